@@ -1,0 +1,55 @@
+"""Remove the files of options not chosen and write a fresh secret into .env (no network)."""
+
+import secrets
+import shutil
+from pathlib import Path
+
+ROOT = Path.cwd()
+
+OPTIONAL_PATHS = {
+    "include_example_domain": ["tasks"],
+    "include_demo_ui": [
+        "notifications/static",
+        "notifications/templates",
+        "notifications/tests/test_demo_page.py",
+        "notifications/tests/browser",
+    ],
+    "use_docker": ["Dockerfile", ".dockerignore", "docker-compose.yml"],
+}
+CHOICES = {
+    "include_example_domain": "{{ cookiecutter.include_example_domain }}",
+    "include_demo_ui": "{{ cookiecutter.include_demo_ui }}",
+    "use_docker": "{{ cookiecutter.use_docker }}",
+}
+LICENSE = "{{ cookiecutter.open_source_license }}"
+
+
+def remove(relative: str) -> None:
+    path = ROOT / relative
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def write_env() -> None:
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+    secret_key = "".join(secrets.choice(alphabet) for _ in range(64))
+    (ROOT / ".env").write_text(
+        "# Local development settings; never commit this file.\n"
+        f"SECRET_KEY={secret_key}\n"
+        "DEBUG=true\n"
+        "# DATABASE_URL=postgres://user:password@127.0.0.1:5432/dbname\n"
+        "# REDIS_URL=redis://127.0.0.1:6379/0\n"
+    )
+
+
+for option, paths in OPTIONAL_PATHS.items():
+    if CHOICES[option] != "y":
+        for relative in paths:
+            remove(relative)
+
+if LICENSE == "Not open source":
+    remove("LICENSE")
+
+write_env()

@@ -1,0 +1,18 @@
+"""App configuration: registers the built-in notification categories."""
+
+from django.apps import AppConfig
+
+
+class NotificationsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "notifications"
+
+    def ready(self) -> None:
+        from notifications import categories
+        from notifications.models import Level
+
+        categories.register("general", "General")
+        categories.register("project", "Projects")
+        categories.register("quote", "Quotes")
+        categories.register("payment", "Payments", default_level=Level.MEDIUM)
+        categories.register("system", "System", default_level=Level.MEDIUM)

@@ -1,0 +1,63 @@
+"""The registry of notification categories: each app registers the ones it raises.
+
+One table holds every category, so a category is a name with a label and a default level,
+not a model. Register in your AppConfig.ready():
+
+    from notifications import categories
+    categories.register("invoice", "Invoices", default_level=Level.MEDIUM)
+"""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured
+
+LOW, MEDIUM, HIGH = 1, 2, 3
+# Longest category name; matches Notification.category and Broadcast.category.
+MAX_NAME_LENGTH = 50
+
+
+class UnknownCategory(ValueError):
+    """A category name that no app registered."""
+
+
+@dataclass(frozen=True)
+class Category:
+    name: str
+    label: str
+    default_level: int = LOW
+
+
+_registry: dict[str, Category] = {}
+
+
+def register(name: str, label: str = "", *, default_level: int = LOW) -> Category:
+    """Register a category; registering the same definition twice is harmless."""
+    if not name or len(name) > MAX_NAME_LENGTH or not name.replace("_", "").isalnum():
+        raise ImproperlyConfigured(
+            f"Category name {name!r} must be 1-{MAX_NAME_LENGTH} letters, digits or underscores."
+        )
+    if default_level not in (LOW, MEDIUM, HIGH):
+        raise ImproperlyConfigured(f"default_level of {name!r} must be 1, 2 or 3.")
+    category = Category(name, label or name.replace("_", " ").capitalize(), default_level)
+    existing = _registry.get(name)
+    if existing is not None and existing != category:
+        raise ImproperlyConfigured(f"Category {name!r} is already registered as {existing}.")
+    _registry[name] = category
+    return category
+
+
+def get(name: str) -> Category:
+    try:
+        return _registry[name]
+    except KeyError:
+        raise UnknownCategory(
+            f"Unknown category {name!r}; registered: {', '.join(sorted(_registry))}."
+        ) from None
+
+
+def is_registered(name: str) -> bool:
+    return name in _registry
+
+
+def all_categories() -> list[Category]:
+    return sorted(_registry.values(), key=lambda category: category.name)

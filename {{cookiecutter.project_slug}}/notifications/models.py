@@ -1,0 +1,134 @@
+"""Notifications, broadcasts and per-user broadcast receipts."""
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from notifications.categories import MAX_NAME_LENGTH
+
+ALIVE = Q(deleted_at__isnull=True)
+
+
+class Level(models.IntegerChoices):
+    LOW = 1, "Low"
+    MEDIUM = 2, "Medium"
+    HIGH = 3, "High"
+
+
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def alive(self) -> "NotificationQuerySet":
+        return self.filter(ALIVE)
+
+    def unread(self) -> "NotificationQuerySet":
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """One message to one user; every category lives in this table.
+
+    Lists are ordered by id, which only grows: cursor pages never skip or repeat, and a
+    reconnecting client asks for everything after the last id it saw.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    category = models.CharField(max_length=MAX_NAME_LENGTH, default="general")
+    level = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.LOW)
+    title = models.CharField(max_length=200, blank=True)
+    message = models.TextField(max_length=2000)
+    data = models.JSONField(default=dict, blank=True)
+    # A generic link with no database constraint: deleting the target keeps the notification.
+    target_content_type = models.ForeignKey(
+        ContentType, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    target_object_id = models.CharField(max_length=64, blank=True)
+    target = GenericForeignKey("target_content_type", "target_object_id")
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # The inbox: one user's live notifications, newest first.
+            models.Index(fields=["recipient", "-id"], condition=ALIVE, name="notif_inbox_idx"),
+            # The inbox filtered by category.
+            models.Index(
+                fields=["recipient", "category", "-id"],
+                condition=ALIVE,
+                name="notif_category_idx",
+            ),
+            # Unread counts, in total and per category.
+            models.Index(
+                fields=["recipient", "category"],
+                condition=ALIVE & Q(read_at__isnull=True),
+                name="notif_unread_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} to {self.recipient_id}: {self.title or self.message[:40]}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class BroadcastQuerySet(models.QuerySet["Broadcast"]):
+    def alive(self) -> "BroadcastQuerySet":
+        return self.filter(ALIVE)
+
+
+class Broadcast(models.Model):
+    """One message to every user; who read it is a BroadcastReceipt row each."""
+
+    category = models.CharField(max_length=MAX_NAME_LENGTH, default="system")
+    level = models.PositiveSmallIntegerField(choices=Level.choices, default=Level.MEDIUM)
+    title = models.CharField(max_length=200, blank=True)
+    message = models.TextField(max_length=2000)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BroadcastQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["category", "-id"], condition=ALIVE, name="broadcast_category_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.title or self.message[:40]}"
+
+
+class BroadcastReceipt(models.Model):
+    """That one user read one broadcast: one row, whatever the number of users."""
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="receipts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="broadcast_receipts"
+    )
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # User first: it also serves "which broadcasts has this user read".
+            models.UniqueConstraint(fields=["user", "broadcast"], name="one_receipt_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read broadcast {self.broadcast_id}"

@@ -1,0 +1,63 @@
+"""REST routes: the dj_notif endpoint table, plus unread, delete and a total count."""
+
+from django.urls import path
+
+from notifications import views
+
+app_name = "notifications"
+
+urlpatterns = [
+    # Personal notifications
+    path("notifications/user/", views.NotificationListView.as_view(), name="user-list"),
+    path(
+        "notifications/user/categories/",
+        views.UnreadByCategoryView.as_view(),
+        name="user-categories",
+    ),
+    path("notifications/user/unread_count/", views.UnreadCountView.as_view(), name="user-unread-count"),
+    path(
+        "notifications/user/mark_all_as_read/",
+        views.MarkAllReadView.as_view(),
+        name="user-mark-all-read",
+    ),
+    path("notifications/user/<int:pk>/", views.NotificationDetailView.as_view(), name="user-detail"),
+    path(
+        "notifications/user/<int:pk>/mark_read/",
+        views.MarkReadView.as_view(),
+        name="user-mark-read",
+    ),
+    path(
+        "notifications/user/<int:pk>/mark_unread/",
+        views.MarkUnreadView.as_view(),
+        name="user-mark-unread",
+    ),
+    path(
+        "notifications/user/category/<str:category>/",
+        views.NotificationListView.as_view(),
+        name="user-category-list",
+    ),
+    path(
+        "notifications/user/category/<str:category>/mark_all_read",
+        views.MarkAllReadView.as_view(),
+        name="user-category-mark-all-read",
+    ),
+    path(
+        "notifications/user/category/<str:category>/mark_read/<int:pk>/",
+        views.MarkReadView.as_view(),
+        name="user-category-mark-read",
+    ),
+    # Broadcasts
+    path("notifications/broadcast/", views.BroadcastListView.as_view(), name="broadcast-list"),
+    path(
+        "notifications/broadcast/category/<str:category>/",
+        views.BroadcastListView.as_view(),
+        name="broadcast-category-list",
+    ),
+    path(
+        "notifications/broadcast/category/<str:category>/mark_read/<int:pk>/",
+        views.BroadcastMarkReadView.as_view(),
+        name="broadcast-category-mark-read",
+    ),
+    # WebSocket ticket
+    path("notifications/ws_auth/", views.WebSocketTicketView.as_view(), name="ws-auth"),
+]

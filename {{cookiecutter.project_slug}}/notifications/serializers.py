@@ -2,7 +2,12 @@
 
 from rest_framework import serializers
 
+from notifications import categories
+from notifications.categories import MAX_NAME_LENGTH
 from notifications.models import Broadcast, Notification
+
+# The largest value of a BigAutoField on every supported database.
+MAX_ID = 2**63 - 1
 
 
 class ActorSerializer(serializers.Serializer):
@@ -75,7 +80,33 @@ class BroadcastSerializer(serializers.ModelSerializer):
 class ListQuerySerializer(serializers.Serializer):
     """Filters shared by every list endpoint."""
 
-    category = serializers.CharField(required=False, max_length=50)
+    category = serializers.CharField(required=False, max_length=MAX_NAME_LENGTH)
     unread = serializers.BooleanField(required=False, allow_null=True, default=None)
-    since = serializers.IntegerField(required=False, min_value=0)
+    # Capped at the largest id a database can hold: a larger number would fail in the query.
+    since = serializers.IntegerField(required=False, min_value=0, max_value=MAX_ID)
+
+    def validate_category(self, value: str) -> str:
+        if not categories.is_registered(value):
+            names = ", ".join(category.name for category in categories.all_categories())
+            raise serializers.ValidationError(f"Unknown category {value!r}; one of: {names}.")
+        return value
+
+
+class CategoryUnreadSerializer(serializers.Serializer):
+    category = serializers.CharField()
+    label = serializers.CharField()
+    unread_count = serializers.IntegerField()
+
+
+class UnreadCountSerializer(serializers.Serializer):
+    unread_count = serializers.IntegerField()
+    broadcast_unread_count = serializers.IntegerField()
+
+
+class MarkedSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many notifications this call marked read.")
+
+
+class TicketSerializer(serializers.Serializer):
+    uuid = serializers.UUIDField(help_text="One-time ticket: connect with ws/notifications/?uuid=")
 

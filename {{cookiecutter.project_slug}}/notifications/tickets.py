@@ -1,0 +1,30 @@
+"""One-time WebSocket tickets: `ws_auth/` issues one, the socket handshake redeems it.
+
+A ticket lives in the shared cache (Redis in production), so any process can redeem it,
+and redeeming deletes it: only the caller whose delete succeeded gets the user.
+"""
+
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+
+PREFIX = "notifications:ws-ticket:"
+
+
+def issue_ticket(user_id: int) -> str:
+    ticket = str(uuid.uuid4())
+    cache.set(PREFIX + ticket, user_id, timeout=settings.NOTIFICATIONS_TICKET_TTL)
+    return ticket
+
+
+def redeem_ticket(ticket: str) -> int | None:
+    """The user id a ticket was issued to, once; None if unknown, expired or already used."""
+    try:
+        key = PREFIX + str(uuid.UUID(ticket))
+    except ValueError:
+        return None
+    user_id = cache.get(key)
+    if user_id is None or not cache.delete(key):
+        return None
+    return int(user_id)

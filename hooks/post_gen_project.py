@@ -9,6 +9,7 @@ ROOT = Path.cwd()
 OPTIONAL_PATHS = {
     "include_example_domain": ["tasks"],
     "include_demo_ui": [
+        "notifications/pages.py",
         "notifications/static",
         "notifications/templates",
         "notifications/tests/test_demo_page.py",

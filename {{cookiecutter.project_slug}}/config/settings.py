@@ -20,8 +20,9 @@ if (BASE_DIR / ".env").is_file():
 # https://docs.djangoproject.com/en/5.2/ref/settings/
 DEBUG = env.bool("DEBUG", default=False)
 # No default outside DEBUG: a production process must never run on a known key.
-SECRET_KEY = env.str("SECRET_KEY") if not DEBUG else env.str("SECRET_KEY", default="dev-only-insecure-key")
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key" if DEBUG else env.NOTSET)
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=LOCAL_HOSTS if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

@@ -2,9 +2,9 @@
 
 import os
 
-os.environ.setdefault("SECRET_KEY", "test-only-not-a-secret")
+os.environ.setdefault("SECRET_KEY", "test-only-key-not-secret-0123456789abcdef")
 
-from config.settings import *  # noqa: E402, F403
+from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The suite uses the in-memory layer unless a test starts Redis itself.

@@ -91,7 +91,9 @@ def push_broadcast(broadcast: Broadcast) -> None:
 
 def push_broadcast_read(user_id: int, broadcast_id: int) -> None:
     transaction.on_commit(
-        lambda: publish(user_group(user_id), notification_frame("broadcast_read", {"ids": [broadcast_id]}))
+        lambda: publish(
+            user_group(user_id), notification_frame("broadcast_read", {"ids": [broadcast_id]})
+        )
     )
 
 
@@ -181,4 +183,3 @@ def _publisher() -> _Publisher:
                 # A short-lived process (a management command) sends what it queued.
                 atexit.register(flush)
     return _instance
-

@@ -12,10 +12,13 @@ from notifications.categories import UnknownCategory
 
 
 def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, after turning model and domain errors into their HTTP counterparts."""
     if isinstance(exc, ObjectDoesNotExist):
         exc = exceptions.NotFound()
     elif isinstance(exc, UnknownCategory):
         exc = exceptions.NotFound(str(exc))
     elif isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
     return exception_handler(exc, context)

@@ -108,7 +108,9 @@ class Broadcast(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [
-            models.Index(fields=["category", "-id"], condition=ALIVE, name="broadcast_category_idx"),
+            models.Index(
+                fields=["category", "-id"], condition=ALIVE, name="broadcast_category_idx"
+            ),
         ]
 
     def __str__(self) -> str:

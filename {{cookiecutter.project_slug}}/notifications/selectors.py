@@ -84,7 +84,11 @@ def missed_since(user: UserRef, since: int, *, limit: int) -> tuple[list[Notific
 
 
 def broadcasts_for(
-    user: UserRef, *, category: str | None = None, unread: bool | None = None
+    user: UserRef,
+    *,
+    category: str | None = None,
+    unread: bool | None = None,
+    since: int | None = None,
 ) -> QuerySet[Broadcast]:
     """Live broadcasts, newest first, each annotated with this user's `read_at`."""
     receipts = BroadcastReceipt.objects.filter(broadcast=OuterRef("pk"), user_id=user_id_of(user))
@@ -98,6 +102,8 @@ def broadcasts_for(
         queryset = queryset.filter(is_read=False)
     elif unread is False:
         queryset = queryset.filter(is_read=True)
+    if since is not None:
+        queryset = queryset.filter(id__gt=since)
     return queryset.order_by("-id")
 
 

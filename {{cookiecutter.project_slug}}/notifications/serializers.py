@@ -109,4 +109,3 @@ class MarkedSerializer(serializers.Serializer):
 
 class TicketSerializer(serializers.Serializer):
     uuid = serializers.UUIDField(help_text="One-time ticket: connect with ws/notifications/?uuid=")
-

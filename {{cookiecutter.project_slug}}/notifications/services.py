@@ -73,7 +73,9 @@ class NotificationService:
             **_target_fields(target),
         )
         # Validates lengths, choices and JSON without a query per row.
-        template.full_clean(exclude=["recipient", "actor", "target_content_type"], validate_unique=False)
+        template.full_clean(
+            exclude=["recipient", "actor", "target_content_type"], validate_unique=False
+        )
         rows = [_copy_for(template, recipient_id) for recipient_id in recipient_ids]
         with transaction.atomic():
             # PostgreSQL and SQLite return the new ids from the bulk insert.
@@ -130,7 +132,9 @@ class NotificationService:
                 return 0
             # Bounded by id so the pushed event names exactly the rows this call changed.
             count = unread.filter(id__lte=up_to_id).update(read_at=timezone.now())
-            events.push_state(user_id, "read", all=True, category=category, up_to_id=up_to_id, ids=[])
+            events.push_state(
+                user_id, "read", all=True, category=category, up_to_id=up_to_id, ids=[]
+            )
         return count
 
     @classmethod
@@ -138,7 +142,11 @@ class NotificationService:
         """Soft-delete one of the user's notifications; it leaves every list and count."""
         user_id = user_id_of(user)
         with transaction.atomic():
-            notification = selectors.notifications_for(user_id).select_for_update(of=("self",)).get(pk=notification_id)
+            notification = (
+                selectors.notifications_for(user_id)
+                .select_for_update(of=("self",))
+                .get(pk=notification_id)
+            )
             notification.deleted_at = timezone.now()
             notification.save(update_fields=["deleted_at"])
             events.push_state(user_id, "deleted", ids=[notification.pk])
@@ -164,7 +172,11 @@ class NotificationService:
     def _set_read(cls, notification_id: int, user: UserRef, *, read: bool) -> Notification:
         user_id = user_id_of(user)
         with transaction.atomic():
-            notification = selectors.notifications_for(user_id).select_for_update(of=("self",)).get(pk=notification_id)
+            notification = (
+                selectors.notifications_for(user_id)
+                .select_for_update(of=("self",))
+                .get(pk=notification_id)
+            )
             if notification.is_read != read:
                 notification.read_at = timezone.now() if read else None
                 notification.save(update_fields=["read_at"])
@@ -182,7 +194,9 @@ def _target_fields(target: models.Model | None) -> dict[str, Any]:
     if target is None:
         return {}
     if target.pk is None:
-        raise ValueError("The target is not saved yet: save it before linking a notification to it.")
+        raise ValueError(
+            "The target is not saved yet: save it before linking a notification to it."
+        )
     return {
         "target_content_type": ContentType.objects.get_for_model(target),
         "target_object_id": str(target.pk),

@@ -14,13 +14,19 @@ urlpatterns = [
         views.UnreadByCategoryView.as_view(),
         name="user-categories",
     ),
-    path("notifications/user/unread_count/", views.UnreadCountView.as_view(), name="user-unread-count"),
+    path(
+        "notifications/user/unread_count/",
+        views.UnreadCountView.as_view(),
+        name="user-unread-count",
+    ),
     path(
         "notifications/user/mark_all_as_read/",
         views.MarkAllReadView.as_view(),
         name="user-mark-all-read",
     ),
-    path("notifications/user/<int:pk>/", views.NotificationDetailView.as_view(), name="user-detail"),
+    path(
+        "notifications/user/<int:pk>/", views.NotificationDetailView.as_view(), name="user-detail"
+    ),
     path(
         "notifications/user/<int:pk>/mark_read/",
         views.MarkReadView.as_view(),

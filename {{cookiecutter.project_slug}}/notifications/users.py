@@ -1,9 +1,11 @@
 """Turning the guide's "User instance or user id" arguments into ids."""
 
+from typing import TypeAlias
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 
-UserRef = AbstractBaseUser | int
+UserRef: TypeAlias = AbstractBaseUser | int
 
 
 def user_id_of(user: UserRef) -> int:

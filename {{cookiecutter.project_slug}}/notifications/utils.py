@@ -13,16 +13,20 @@ def send_notification(user: UserRef, message: str, **options: object) -> Notific
     return NotificationService.create_notification(user, message, **options)  # type: ignore[arg-type]
 
 
-def send_project_notification(project: models.Model, message: str, **options: object) -> Notification:
-    return _send_about(project, message, category="project", **options)
+def send_project_notification(
+    project: models.Model, message: str, **options: object
+) -> Notification:
+    return _send_about(project, message, "project", **options)
 
 
 def send_quote_notification(quote: models.Model, message: str, **options: object) -> Notification:
-    return _send_about(quote, message, category="quote", **options)
+    return _send_about(quote, message, "quote", **options)
 
 
-def send_payment_notification(payment: models.Model, message: str, **options: object) -> Notification:
-    return _send_about(payment, message, category="payment", **options)
+def send_payment_notification(
+    payment: models.Model, message: str, **options: object
+) -> Notification:
+    return _send_about(payment, message, "payment", **options)
 
 
 def recipient_of(obj: object) -> UserRef:
@@ -43,8 +47,11 @@ def recipient_of(obj: object) -> UserRef:
     )
 
 
-def _send_about(obj: models.Model, message: str, *, category: str, **options: object) -> Notification:
-    options.setdefault("category", category)
+def _send_about(
+    obj: models.Model, message: str, default_category: str, **options: object
+) -> Notification:
+    # Positional, so that a caller's own `category=` option can override the default.
+    options.setdefault("category", default_category)
     if isinstance(obj, models.Model) and obj.pk is not None:
         options.setdefault("target", obj)
     return NotificationService.create_notification(recipient_of(obj), message, **options)  # type: ignore[arg-type]

@@ -1,1 +1,231 @@
-"""Placeholder: replaced by the REST API."""
+"""The REST API: thin views that validate input, call a selector or the service, serialize."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.views import APIView
+
+from notifications import categories, selectors, tickets
+from notifications.models import Broadcast, Notification
+from notifications.serializers import (
+    BroadcastSerializer,
+    CategoryUnreadSerializer,
+    ListQuerySerializer,
+    MarkedSerializer,
+    NotificationSerializer,
+    TicketSerializer,
+    UnreadCountSerializer,
+)
+from notifications.services import NotificationService
+
+
+def is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts characters that int() rejects, like "²"."""
+    return text.isascii() and text.isdigit()
+
+
+class IdCursorPagination(CursorPagination):
+    """Pages positioned on the id, which is unique and only grows: no page skips or repeats.
+
+    Stricter than DRF about input: a page size or cursor position that is not a positive
+    integer is a 400 or a 404, never a silent default or a database error.
+    """
+
+    ordering = "-id"
+    page_size = 20
+    page_size_query_param = "page_size"
+    # One query whatever the size; the cap bounds the payload and the serialization time.
+    max_page_size = 100
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not is_number(raw) or int(raw) < 1:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: ["A positive integer is required."]}
+            )
+        return min(int(raw), self.max_page_size)
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        cursor = super().decode_cursor(request)
+        # DRF leaves the position unchecked; it is compared with the id in the query.
+        if cursor is not None and cursor.position is not None and not is_number(cursor.position):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
+
+
+class WriteThrottleMixin:
+    """Throttles the unsafe methods of a view under the `notification_writes` scope."""
+
+    throttle_scope = "notification_writes"
+    request: Request
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        return [] if self.request.method in SAFE_METHODS else [ScopedRateThrottle()]
+
+
+def list_filters(request: Request) -> dict[str, Any]:
+    """The validated query filters of a list; a bad value is a 400 naming the parameter."""
+    serializer = ListQuerySerializer(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def path_category(category: str | None) -> str | None:
+    """The category named in a path, if any; an unknown one is a 404 (UnknownCategory)."""
+    if category is not None:
+        categories.get(category)
+    return category
+
+
+@extend_schema(parameters=[ListQuerySerializer])
+class NotificationListView(generics.ListAPIView):
+    """The user's notifications, newest first; per category when the path names one."""
+
+    serializer_class = NotificationSerializer
+    pagination_class = IdCursorPagination
+    # Gives the schema its model; get_queryset scopes every request to its user.
+    queryset = Notification.objects.none()
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        filters = list_filters(self.request)
+        category = path_category(self.kwargs.get("category")) or filters.get("category")
+        return selectors.notifications_for(
+            self.request.user,
+            category=category,
+            unread=filters.get("unread"),
+            since=filters.get("since"),
+        )
+
+
+@extend_schema(parameters=[ListQuerySerializer])
+class BroadcastListView(generics.ListAPIView):
+    """Broadcasts to every user, newest first, each with this user's read state."""
+
+    serializer_class = BroadcastSerializer
+    pagination_class = IdCursorPagination
+    queryset = Broadcast.objects.none()
+
+    def get_queryset(self) -> QuerySet[Broadcast]:
+        filters = list_filters(self.request)
+        category = path_category(self.kwargs.get("category")) or filters.get("category")
+        return selectors.broadcasts_for(
+            self.request.user,
+            category=category,
+            unread=filters.get("unread"),
+            since=filters.get("since"),
+        )
+
+
+class UnreadByCategoryView(APIView):
+    """Unread counts of every registered category, zero included, so a client draws all tabs."""
+
+    @extend_schema(responses=CategoryUnreadSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        counts = selectors.unread_counts_by_category(request.user)
+        rows = [
+            {"category": c.name, "label": c.label, "unread_count": counts.pop(c.name, 0)}
+            for c in categories.all_categories()
+        ]
+        # Rows of a category no app registers any more still count towards the total.
+        rows += [
+            {"category": name, "label": name, "unread_count": count}
+            for name, count in sorted(counts.items())
+        ]
+        return Response(CategoryUnreadSerializer(rows, many=True).data)
+
+
+class UnreadCountView(APIView):
+    """The user's unread totals: personal notifications and broadcasts."""
+
+    @extend_schema(responses=UnreadCountSerializer)
+    def get(self, request: Request) -> Response:
+        counts = {
+            "unread_count": selectors.unread_count(request.user),
+            "broadcast_unread_count": selectors.broadcast_unread_count(request.user),
+        }
+        return Response(UnreadCountSerializer(counts).data)
+
+
+class MarkAllReadView(WriteThrottleMixin, APIView):
+    """Marks every unread notification read, or those of the category in the path."""
+
+    @extend_schema(request=None, responses=MarkedSerializer)
+    def post(self, request: Request, category: str | None = None) -> Response:
+        # An unknown category raises UnknownCategory: a 404 through the exception handler.
+        marked = NotificationService.mark_all_notifications_read(request.user, category)
+        return Response(MarkedSerializer({"marked": marked}).data)
+
+
+class MarkReadView(WriteThrottleMixin, APIView):
+    """Marks one notification read; under a category path it must be of that category."""
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    def post(self, request: Request, pk: int, category: str | None = None) -> Response:
+        if path_category(category) is not None:
+            in_category = selectors.notifications_for(request.user, category=category)
+            if not in_category.filter(pk=pk).exists():
+                raise exceptions.NotFound()
+        notification = NotificationService.mark_notification_read(pk, request.user)
+        return Response(NotificationSerializer(notification).data)
+
+
+class MarkUnreadView(WriteThrottleMixin, APIView):
+    """Marks one notification unread again."""
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        notification = NotificationService.mark_notification_unread(pk, request.user)
+        return Response(NotificationSerializer(notification).data)
+
+
+class NotificationDetailView(WriteThrottleMixin, generics.RetrieveDestroyAPIView):
+    """One notification of the user; DELETE hides it from every list and count."""
+
+    serializer_class = NotificationSerializer
+    queryset = Notification.objects.none()
+
+    def get_object(self) -> Notification:
+        return selectors.get_notification(self.request.user, self.kwargs["pk"])
+
+    def perform_destroy(self, instance: Notification) -> None:
+        NotificationService.delete_notification(instance.pk, self.request.user)
+
+
+class BroadcastMarkReadView(WriteThrottleMixin, APIView):
+    """Records that the user read a broadcast of the category in the path."""
+
+    @extend_schema(request=None, responses=BroadcastSerializer)
+    def post(self, request: Request, category: str, pk: int) -> Response:
+        path_category(category)
+        broadcasts = selectors.broadcasts_for(request.user, category=category)
+        if not broadcasts.filter(pk=pk).exists():
+            raise exceptions.NotFound()
+        NotificationService.mark_broadcast_read(pk, request.user)
+        return Response(BroadcastSerializer(broadcasts.get(pk=pk)).data)
+
+
+class WebSocketTicketView(APIView):
+    """Issues a one-time ticket for `ws/notifications/?uuid=`, for clients that cannot send a JWT.
+
+    GET is the dj_notif method; POST is offered because issuing a ticket changes state.
+    """
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "notification_writes"
+
+    @extend_schema(responses=OpenApiResponse(TicketSerializer), operation_id="ws_auth_retrieve")
+    def get(self, request: Request) -> Response:
+        return Response(TicketSerializer({"uuid": tickets.issue_ticket(request.user.id)}).data)
+
+    @extend_schema(request=None, responses=TicketSerializer, operation_id="ws_auth_create")
+    def post(self, request: Request) -> Response:
+        return self.get(request)

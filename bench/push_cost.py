@@ -1,0 +1,117 @@
+"""Benchmark 1: what one push costs the sync code that sends it (a view, a signal receiver).
+
+Each variant sends the same `created` frame to a group, PUSHES times, timing every call:
+
+- publisher: `events.publish()`, the project's path; the default layer with REDIS_URL is
+  RedisPubSubChannelLayer and the call only enqueues to a background event loop thread,
+  then `events.flush()` waits until the queue is sent.
+- core_async_to_sync: `async_to_sync(layer.group_send)` per call with
+  channels_redis.core.RedisChannelLayer, the layer most projects configure.
+- pubsub_async_to_sync: `async_to_sync(layer.group_send)` per call with the pub/sub layer.
+
+Redis INFO before and after each variant counts the connections it opened and the commands
+it ran.
+"""
+
+import json
+import os
+import time
+
+from support import RedisCounters, emit, setup_django, summary, timed_us
+
+PUSHES = 2000
+GROUP = "notifications_1"
+# A consumer channel in the group, so the core layer's group_send does its full work.
+MEMBER = "specific.bench!member"
+
+
+def sample_frame() -> dict:
+    from notifications import events
+
+    notification = {
+        "id": 123456,
+        "category": "general",
+        "level": 1,
+        "level_label": "Low",
+        "title": "Build finished",
+        "message": "The nightly build of the main branch finished in 12 minutes.",
+        "data": {"build": 981},
+        "actor": {"id": 2, "username": "bob"},
+        "target": None,
+        "created_at": "2025-01-01T12:00:00.000000Z",
+        "read_at": None,
+        "is_read": False,
+    }
+    return events.notification_frame("created", {"notification": notification, "unread_count": 7})
+
+
+def measure_publisher(counters: RedisCounters, frame: dict) -> dict:
+    from channels.layers import get_channel_layer
+    from notifications import events
+
+    layer = get_channel_layer()
+    before = counters.snapshot()
+    start = time.perf_counter()
+    durations = timed_us(lambda: events.publish(GROUP, frame), PUSHES)
+    enqueued = time.perf_counter()
+    drained = events.flush(timeout=60)
+    done = time.perf_counter()
+    return {
+        "layer": f"{type(layer).__module__}.{type(layer).__name__}",
+        "call_us": summary(durations),
+        "flush_ms": round((done - enqueued) * 1000, 1),
+        "flushed": drained,
+        "total_ms": round((done - start) * 1000, 1),
+        **counters.since(before),
+    }
+
+
+def measure_async_to_sync(counters: RedisCounters, layer, frame: dict) -> dict:
+    from asgiref.sync import async_to_sync
+    from notifications import events
+
+    message = {"type": events.HANDLER_TYPE, "frame": frame}
+    send = async_to_sync(layer.group_send)
+    before = counters.snapshot()
+    start = time.perf_counter()
+    durations = timed_us(lambda: send(GROUP, message), PUSHES)
+    done = time.perf_counter()
+    events.flush(timeout=60)
+    return {
+        "layer": f"{type(layer).__module__}.{type(layer).__name__}",
+        "call_us": summary(durations),
+        "total_ms": round((done - start) * 1000, 1),
+        **counters.since(before),
+    }
+
+
+def main() -> None:
+    setup_django()
+    from asgiref.sync import async_to_sync
+    from channels_redis.core import RedisChannelLayer
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    url = os.environ["REDIS_URL"]
+    counters = RedisCounters(url)
+    frame = sample_frame()
+
+    results = {
+        "pushes": PUSHES,
+        "frame_bytes": len(json.dumps(frame)),
+        "publisher": measure_publisher(counters, frame),
+    }
+
+    core = RedisChannelLayer(hosts=[url])
+    async_to_sync(core.group_add)(GROUP, MEMBER)
+    results["core_async_to_sync"] = measure_async_to_sync(counters, core, frame)
+    async_to_sync(core.flush)()
+
+    pubsub = RedisPubSubChannelLayer(hosts=[url])
+    results["pubsub_async_to_sync"] = measure_async_to_sync(counters, pubsub, frame)
+
+    counters.close()
+    emit(results)
+
+
+if __name__ == "__main__":
+    main()

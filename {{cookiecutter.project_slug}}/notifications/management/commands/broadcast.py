@@ -1,0 +1,35 @@
+"""`manage.py broadcast <message>`: store a broadcast for every user and push it."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from notifications import events
+from notifications.categories import UnknownCategory
+from notifications.models import Level
+from notifications.services import NotificationService
+
+
+class Command(BaseCommand):
+    help = "Broadcast a message to every user; the push reaches every open socket."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("message")
+        parser.add_argument("--category", default="system")
+        parser.add_argument("--level", type=int, choices=Level.values)
+        parser.add_argument("--title", default="")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            broadcast = NotificationService.broadcast(
+                options["message"],
+                category=options["category"],
+                level=options["level"],
+                title=options["title"],
+            )
+        except UnknownCategory as error:
+            raise CommandError(str(error)) from None
+        # The push runs on a background thread: wait for it before the process exits.
+        if not events.flush():
+            self.stderr.write("The push did not finish; the broadcast is stored.")
+        self.stdout.write(str(broadcast.pk))

@@ -1,0 +1,50 @@
+"""`manage.py notify <user> <message>`: store a notification for one user and push it."""
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from notifications import events
+from notifications.categories import UnknownCategory
+from notifications.models import Level
+from notifications.services import NotificationService
+
+
+class Command(BaseCommand):
+    help = "Notify one user, given by username or id; the push reaches their open sockets."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("user", help="username or user id")
+        parser.add_argument("message")
+        parser.add_argument("--category", default="general")
+        parser.add_argument("--level", type=int, choices=Level.values)
+        parser.add_argument("--title", default="")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        user = find_user(options["user"])
+        try:
+            notification = NotificationService.create_notification(
+                user,
+                options["message"],
+                category=options["category"],
+                level=options["level"],
+                title=options["title"],
+            )
+        except UnknownCategory as error:
+            raise CommandError(str(error)) from None
+        # The push runs on a background thread: wait for it before the process exits.
+        if not events.flush():
+            self.stderr.write("The push did not finish; the notification is stored.")
+        self.stdout.write(str(notification.pk))
+
+
+def find_user(reference: str) -> Any:
+    """The user with this username, or else with this id; none is a CommandError."""
+    users = get_user_model()._default_manager
+    user = users.filter(**{users.model.USERNAME_FIELD: reference}).first()
+    if user is None and reference.isdigit():
+        user = users.filter(pk=int(reference)).first()
+    if user is None:
+        raise CommandError(f"No user with username or id {reference!r}.")
+    return user

@@ -1,0 +1,45 @@
+"""factory_boy factories for users, notifications and broadcasts."""
+
+import factory
+from django.contrib.auth import get_user_model
+
+from notifications.models import Broadcast, BroadcastReceipt, Level, Notification
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password("pw-factory-123")
+
+
+class NotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Notification
+
+    recipient = factory.SubFactory(UserFactory)
+    category = "general"
+    level = Level.LOW
+    title = factory.Sequence(lambda n: f"Notification {n}")
+    message = factory.Faker("sentence")
+
+
+class BroadcastFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Broadcast
+
+    category = "system"
+    level = Level.MEDIUM
+    title = factory.Sequence(lambda n: f"Broadcast {n}")
+    message = factory.Faker("sentence")
+
+
+class BroadcastReceiptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BroadcastReceipt
+
+    broadcast = factory.SubFactory(BroadcastFactory)
+    user = factory.SubFactory(UserFactory)

@@ -1,0 +1,215 @@
+"""Fixtures for live tests: a real redis-server, a migrated database and real daphne processes.
+
+Every process gets the same DATABASE_URL and REDIS_URL, as N servers in production would, and
+notifications are created by separate `manage.py` processes, as a worker would create them.
+A missing redis-server skips these tests, or fails them when NOTIFICATIONS_REQUIRE_SERVICES=1.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+HOST = "127.0.0.1"
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+# Creates the users in `names` and prints {"username": {"id", "token"}}; the tokens are signed
+# with the live processes' key. "!" is Django's unusable password.
+CREATE_USERS = """
+import json
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.tokens import AccessToken
+User = get_user_model()
+User.objects.bulk_create(
+    [User(username=name, password="!") for name in names], ignore_conflicts=True
+)
+users = User.objects.filter(username__in=names)
+print(json.dumps({u.username: {"id": u.id, "token": str(AccessToken.for_user(u))} for u in users}))
+"""
+
+
+def require_or_skip(reason: str) -> None:
+    if os.environ.get("NOTIFICATIONS_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason} (required: NOTIFICATIONS_REQUIRE_SERVICES=1)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with code {process.returncode} before listening")
+        with socket.socket() as sock:
+            if sock.connect_ex((HOST, port)) == 0:
+                return
+        time.sleep(0.05)
+    pytest.fail(f"{name} did not listen on port {port} within {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+class RedisServer:
+    """A throwaway redis-server without persistence that a test can stop and restart."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self.directory = directory
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                REDIS_SERVER,
+                "--port",
+                str(self.port),
+                "--bind",
+                HOST,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, self.process, "redis-server")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    if not Path(REDIS_SERVER).is_file():
+        require_or_skip("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def live_env(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of every live process, with the database migrated once."""
+    database_url = os.environ.get("DATABASE_URL") or (
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'live.sqlite3'}"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "live-tests-only-not-a-secret-0123456789abcdef",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": f"{HOST},localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_server.url,
+        "LOG_LEVEL": "WARNING",
+    }
+    manage(env, "migrate", "--noinput")
+    return env
+
+
+def manage(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a management command in its own process."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"manage.py {args[0]} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture
+def create_users(live_env: dict[str, str]) -> Callable[..., dict[str, dict[str, Any]]]:
+    """Create users by name in the live database; their ids and access tokens."""
+
+    def create(*names: str) -> dict[str, dict[str, Any]]:
+        code = f"names = {json.dumps(names)}\n{CREATE_USERS}"
+        output = manage(live_env, "shell", "-c", code).stdout
+        return json.loads(output.strip().splitlines()[-1])
+
+    return create
+
+
+class Daphne:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        with log.open("w") as output:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    HOST,
+                    "-p",
+                    str(self.port),
+                    "config.asgi:application",
+                ],
+                cwd=PROJECT_DIR,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for_port(self.port, self.process, "daphne")
+
+    @property
+    def origin(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def url(self, query: str) -> str:
+        return f"ws://{HOST}:{self.port}/ws/notifications/?{query}"
+
+
+@pytest.fixture
+def start_daphne(live_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], Daphne]]:
+    """Start daphne processes on free ports; all stop when the test ends."""
+    started: list[Daphne] = []
+
+    def start() -> Daphne:
+        server = Daphne(live_env, tmp_path / f"daphne-{len(started)}.log")
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        stop(server.process)

@@ -1,0 +1,55 @@
+"""The category registry."""
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from notifications import categories
+from notifications.models import Level
+
+
+@pytest.fixture(autouse=True)
+def registry(monkeypatch):
+    """A copy of the registry, so a test's registrations do not leak into other tests."""
+    monkeypatch.setattr(categories, "_registry", dict(categories._registry))
+
+
+def test_the_built_in_categories_are_registered():
+    names = [category.name for category in categories.all_categories()]
+
+    assert names == sorted(names)
+    assert {"general", "project", "quote", "payment", "system"} <= set(names)
+    assert categories.get("payment").default_level == Level.MEDIUM
+
+
+def test_register_derives_a_label_and_is_idempotent():
+    first = categories.register("invoice_sent")
+    again = categories.register("invoice_sent")
+
+    assert first == again
+    assert first.label == "Invoice sent"
+    assert first.default_level == Level.LOW
+    assert categories.is_registered("invoice_sent")
+
+
+def test_registering_a_different_definition_under_a_taken_name_fails():
+    categories.register("invoice", "Invoices")
+
+    with pytest.raises(ImproperlyConfigured, match="already registered"):
+        categories.register("invoice", "Bills")
+
+
+@pytest.mark.parametrize("name", ["", "has space", "dash-ed", "x" * 51])
+def test_a_bad_name_fails_fast(name):
+    with pytest.raises(ImproperlyConfigured, match="letters, digits or underscores"):
+        categories.register(name)
+
+
+def test_a_bad_default_level_fails_fast():
+    with pytest.raises(ImproperlyConfigured, match="default_level"):
+        categories.register("loud", default_level=9)
+
+
+def test_get_of_an_unknown_category_names_the_registered_ones():
+    with pytest.raises(categories.UnknownCategory, match=r"registered: .*general"):
+        categories.get("nope")
+    assert not categories.is_registered("nope")

@@ -1,0 +1,72 @@
+"""The `notify` and `broadcast` management commands."""
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from notifications import events
+from notifications.models import Broadcast, Level, Notification
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pushed(monkeypatch) -> list[tuple[str, Any]]:
+    """Every (group, frame) the commands push."""
+    frames: list[tuple[str, Any]] = []
+    monkeypatch.setattr(events, "publish", lambda group, frame: frames.append((group, frame)))
+    return frames
+
+
+def run(*args: str) -> str:
+    output = StringIO()
+    call_command(*args, stdout=output)
+    return output.getvalue().strip()
+
+
+@pytest.mark.parametrize("reference", ["username", "id"])
+def test_notify_stores_and_pushes(user, pushed, django_capture_on_commit_callbacks, reference):
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run(
+            "notify",
+            user.username if reference == "username" else str(user.id),
+            "Invoice paid",
+            "--category=payment",
+            "--level=3",
+            "--title=Paid",
+        )
+
+    notification = Notification.objects.get()
+    assert output == str(notification.id)
+    assert (notification.recipient, notification.category) == (user, "payment")
+    assert (notification.level, notification.title) == (Level.HIGH, "Paid")
+    assert pushed == [(events.user_group(user.id), pushed[0][1])]
+    assert pushed[0][1]["payload"]["notification"]["id"] == notification.id
+
+
+def test_notify_an_unknown_user_fails_clearly(db):
+    with pytest.raises(CommandError, match="No user with username or id 'nobody'"):
+        run("notify", "nobody", "Hello")
+
+
+def test_notify_an_unknown_category_fails_clearly(user):
+    with pytest.raises(CommandError, match="Unknown category"):
+        run("notify", user.username, "Hello", "--category=nope")
+    assert not Notification.objects.exists()
+
+
+def test_broadcast_stores_and_pushes(db, pushed, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        output = run("broadcast", "Maintenance tonight", "--title=Heads up")
+
+    broadcast = Broadcast.objects.get()
+    assert output == str(broadcast.id)
+    assert (broadcast.category, broadcast.title) == ("system", "Heads up")
+    assert [group for group, _ in pushed] == [events.BROADCAST_GROUP]
+
+
+def test_broadcast_an_unknown_category_fails_clearly(db):
+    with pytest.raises(CommandError, match="Unknown category"):
+        run("broadcast", "Hello", "--category=nope")

@@ -1,0 +1,363 @@
+"""The WebSocket consumer through the full ASGI application: frames, commands, catch-up."""
+
+import importlib
+import json
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from rest_framework_simplejwt.tokens import AccessToken
+
+from notifications import events
+from notifications.consumers import CLOSE_TRY_AGAIN, MAX_FRAME_BYTES, NotificationConsumer
+from notifications.models import Notification
+from notifications.services import NotificationService
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+
+create = database_sync_to_async(NotificationService.create_notification)
+broadcast = database_sync_to_async(NotificationService.broadcast)
+
+
+@pytest.fixture
+def application(settings) -> Any:
+    """config.asgi built now: its origin check copies ALLOWED_HOSTS when it is built."""
+    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+    return importlib.reload(importlib.import_module("config.asgi")).application
+
+
+async def open_socket(
+    application: Any, user: Any, query: str = ""
+) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    """An authenticated socket and the payload of its ready frame."""
+    path = f"/ws/notifications/?token={AccessToken.for_user(user)}{query}"
+    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
+    connected, _ = await communicator.connect()
+    assert connected
+    ready = await communicator.receive_json_from()
+    assert (ready["type"], ready["event"]) == ("connection", "ready")
+    return communicator, ready["payload"]
+
+
+async def command(communicator: WebsocketCommunicator, **frame: Any) -> dict[str, Any]:
+    await communicator.send_json_to(frame)
+    return await communicator.receive_json_from()
+
+
+async def test_ready_frame_carries_counts_and_last_id(application, user):
+    await create(user, "one")
+    last = await create(user, "two", category="payment")
+
+    communicator, ready = await open_socket(application, user)
+
+    assert ready == {
+        "user_id": user.id,
+        "unread_count": 2,
+        "unread_by_category": {"general": 1, "payment": 1},
+        "last_id": last.id,
+    }
+    await communicator.disconnect()
+
+
+async def test_a_new_notification_is_pushed_to_its_recipient(application, user):
+    communicator, _ = await open_socket(application, user)
+
+    notification = await create(user, "Hello", title="Greeting")
+
+    frame = await communicator.receive_json_from()
+    assert (frame["type"], frame["event"]) == ("notifications", "created")
+    assert frame["payload"]["notification"]["id"] == notification.id
+    assert frame["payload"]["notification"]["message"] == "Hello"
+    assert frame["payload"]["unread_count"] == 1
+    await communicator.disconnect()
+
+
+async def test_another_users_notification_is_not_pushed(application, user, other_user):
+    communicator, _ = await open_socket(application, user)
+
+    await create(other_user, "Not yours")
+
+    assert await communicator.receive_nothing()
+    await communicator.disconnect()
+
+
+async def test_a_broadcast_reaches_every_socket(application, user, other_user):
+    first, _ = await open_socket(application, user)
+    second, _ = await open_socket(application, other_user)
+
+    sent = await broadcast("Maintenance tonight")
+
+    for communicator in (first, second):
+        frame = await communicator.receive_json_from()
+        assert (frame["event"], frame["payload"]["broadcast"]["id"]) == ("broadcast", sent.id)
+        await communicator.disconnect()
+
+
+async def test_ping_replies_pong_with_the_request_id(application, user):
+    communicator, _ = await open_socket(application, user)
+
+    reply = await command(communicator, action="ping", request_id="r1")
+
+    assert reply == {"type": "reply", "event": "pong", "payload": {"request_id": "r1"}}
+    await communicator.disconnect()
+
+
+async def test_mark_read_marks_and_replies_then_the_read_event_follows(application, user):
+    notification = await create(user, "Read me")
+    await create(user, "Keep me")
+    communicator, _ = await open_socket(application, user)
+
+    reply = await command(communicator, action="mark_read", request_id=7, id=notification.id)
+
+    assert reply["type"] == "reply"
+    assert reply["payload"] == {"id": notification.id, "unread_count": 1, "request_id": 7}
+    event = await communicator.receive_json_from()
+    assert (event["event"], event["payload"]["ids"]) == ("read", [notification.id])
+    await notification.arefresh_from_db()
+    assert notification.read_at is not None
+    await communicator.disconnect()
+
+
+async def test_mark_read_of_another_users_notification_is_not_found(application, user, other_user):
+    foreign = await create(other_user, "Private")
+    communicator, _ = await open_socket(application, user)
+
+    error = await command(communicator, action="mark_read", request_id="x", id=foreign.id)
+
+    assert error["type"] == "error"
+    assert error["payload"]["code"] == "not_found"
+    assert error["payload"]["request_id"] == "x"
+    await foreign.arefresh_from_db()
+    assert foreign.read_at is None
+    await communicator.disconnect()
+
+
+async def test_mark_all_read_of_one_category(application, user):
+    await create(user, "general")
+    await create(user, "paid", category="payment")
+    communicator, _ = await open_socket(application, user)
+
+    reply = await command(communicator, action="mark_all_read", request_id=1, category="payment")
+
+    assert reply["payload"] == {"marked": 1, "unread_count": 1, "request_id": 1}
+    assert await Notification.objects.filter(read_at__isnull=True).acount() == 1
+    await communicator.disconnect()
+
+
+async def test_mark_all_read_of_every_category(application, user):
+    await create(user, "general")
+    await create(user, "paid", category="payment")
+    communicator, _ = await open_socket(application, user)
+
+    reply = await command(communicator, action="mark_all_read", request_id=1)
+
+    assert reply["payload"]["marked"] == 2
+    assert reply["payload"]["unread_count"] == 0
+    await communicator.disconnect()
+
+
+async def test_mark_all_read_of_an_unknown_category_is_invalid(application, user):
+    communicator, _ = await open_socket(application, user)
+
+    error = await command(communicator, action="mark_all_read", request_id=1, category="nope")
+
+    assert error["payload"]["code"] == "invalid_params"
+    await communicator.disconnect()
+
+
+async def test_list_pages_newest_first(application, user):
+    created = [await create(user, f"n{number}") for number in range(5)]
+    ids = [notification.id for notification in reversed(created)]
+    communicator, _ = await open_socket(application, user)
+
+    first = await command(communicator, action="list", request_id="p1", limit=2)
+    rest = await command(communicator, action="list", request_id="p2", before=ids[1], limit=10)
+
+    assert first["event"] == "list"
+    assert [row["id"] for row in first["payload"]["notifications"]] == ids[:2]
+    assert first["payload"]["has_more"] is True
+    assert [row["id"] for row in rest["payload"]["notifications"]] == ids[2:]
+    assert rest["payload"]["has_more"] is False
+    assert rest["payload"]["request_id"] == "p2"
+    await communicator.disconnect()
+
+
+async def test_list_filters_by_category_and_unread(application, user):
+    read = await create(user, "read", category="payment")
+    unread = await create(user, "unread", category="payment")
+    await create(user, "other category")
+    await database_sync_to_async(NotificationService.mark_notification_read)(read.id, user)
+    communicator, _ = await open_socket(application, user)
+
+    reply = await command(
+        communicator, action="list", request_id=1, category="payment", unread=True
+    )
+
+    assert [row["id"] for row in reply["payload"]["notifications"]] == [unread.id]
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 101}, {"limit": 0}, {"before": "soon"}, {"category": "nope"}],
+)
+async def test_list_rejects_bad_parameters(application, user, params):
+    communicator, _ = await open_socket(application, user)
+
+    error = await command(communicator, action="list", request_id=1, **params)
+
+    assert error["payload"]["code"] == "invalid_params"
+    await communicator.disconnect()
+
+
+async def test_sync_replays_what_was_missed_oldest_first(application, user):
+    seen = await create(user, "seen")
+    communicator, _ = await open_socket(application, user)
+    missed = [await create(user, f"missed {number}") for number in range(3)]
+    for _ in missed:  # their live pushes
+        await communicator.receive_json_from()
+
+    await communicator.send_json_to({"action": "sync", "request_id": "s", "since": seen.id})
+
+    replayed = [await communicator.receive_json_from() for _ in missed]
+    assert [frame["payload"]["notification"]["id"] for frame in replayed] == [
+        notification.id for notification in missed
+    ]
+    assert all(frame["event"] == "created" for frame in replayed)
+    synced = await communicator.receive_json_from()
+    assert synced == {
+        "type": "connection",
+        "event": "synced",
+        "payload": {"recovered": True, "count": 3, "request_id": "s"},
+    }
+    await communicator.disconnect()
+
+
+async def test_since_replays_on_connect(application, user):
+    seen = await create(user, "seen")
+    missed = [await create(user, f"missed {number}") for number in range(2)]
+
+    communicator, _ = await open_socket(application, user, f"&since={seen.id}")
+
+    replayed = [await communicator.receive_json_from() for _ in missed]
+    assert [frame["payload"]["notification"]["id"] for frame in replayed] == [
+        notification.id for notification in missed
+    ]
+    synced = await communicator.receive_json_from()
+    assert synced["payload"] == {"recovered": True, "count": 2}
+    await communicator.disconnect()
+
+
+async def test_a_gap_past_the_replay_limit_replays_nothing(application, user, settings):
+    settings.NOTIFICATIONS_REPLAY_LIMIT = 2
+    for number in range(3):
+        await create(user, f"missed {number}")
+
+    communicator, _ = await open_socket(application, user, "&since=0")
+
+    synced = await communicator.receive_json_from()
+    assert (synced["event"], synced["payload"]) == ("synced", {"recovered": False, "count": 0})
+    await communicator.disconnect()
+
+
+async def test_a_bad_since_is_an_error_frame(application, user):
+    communicator, _ = await open_socket(application, user, "&since=yesterday")
+
+    error = await communicator.receive_json_from()
+
+    assert error["payload"]["code"] == "invalid_params"
+    await communicator.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"text_data": "not json"}, "invalid_json"),
+        ({"text_data": "[1, 2]"}, "invalid_json"),
+        ({"bytes_data": b"\x00\x01"}, "binary_not_supported"),
+        ({"text_data": " " * (MAX_FRAME_BYTES + 1)}, "too_large"),
+        ({"text_data": json.dumps({"action": "explode", "request_id": 1})}, "unknown_action"),
+        ({"text_data": json.dumps({"request_id": 1})}, "unknown_action"),
+        ({"text_data": json.dumps({"action": "mark_read", "id": "abc"})}, "invalid_params"),
+        ({"text_data": json.dumps({"action": "mark_read"})}, "invalid_params"),
+        ({"text_data": json.dumps({"action": "sync", "since": -1})}, "invalid_params"),
+    ],
+)
+async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(application, user, frame, code):
+    communicator, _ = await open_socket(application, user)
+
+    await communicator.send_to(**frame)
+    error = await communicator.receive_json_from()
+
+    assert error["type"] == "error"
+    assert error["payload"]["code"] == code
+    assert error["payload"]["message"]
+    pong = await command(communicator, action="ping", request_id="after")
+    assert pong["event"] == "pong"
+    await communicator.disconnect()
+
+
+async def test_a_flood_of_commands_is_throttled(application, user, monkeypatch):
+    # No refill: the burst is all a socket gets, so the count below is exact.
+    monkeypatch.setattr(NotificationConsumer, "commands_per_second", 0.0)
+    monkeypatch.setattr(NotificationConsumer, "command_burst", 3)
+    communicator, _ = await open_socket(application, user)
+
+    replies = [await command(communicator, action="ping", request_id=n) for n in range(5)]
+
+    assert [reply["type"] for reply in replies] == ["reply"] * 3 + ["error"] * 2
+    assert replies[3]["payload"] == {
+        "code": "rate_limited",
+        "message": replies[3]["payload"]["message"],
+        "request_id": None,
+    }
+    await communicator.disconnect()
+
+
+async def test_heartbeat_carries_the_newest_id(application, user, settings):
+    settings.NOTIFICATIONS_HEARTBEAT_SECONDS = 0.05
+    communicator, _ = await open_socket(application, user)
+    notification = await create(user, "latest")
+    await communicator.receive_json_from()  # its push
+
+    heartbeat = await communicator.receive_json_from()
+
+    assert heartbeat == {
+        "type": "connection",
+        "event": "heartbeat",
+        "payload": {"last_id": notification.id},
+    }
+    await communicator.disconnect()
+
+
+async def test_disconnect_leaves_the_user_and_broadcast_groups(application, user):
+    layer = get_channel_layer()
+    groups = [events.user_group(user.id), events.BROADCAST_GROUP]
+    communicator, _ = await open_socket(application, user)
+    assert all(layer.groups.get(group) for group in groups)
+
+    await communicator.disconnect()
+
+    assert not any(layer.groups.get(group) for group in groups)
+
+
+async def test_a_socket_that_cannot_join_its_groups_is_told_to_retry(
+    application, user, monkeypatch
+):
+    async def unavailable(group: str, channel: str) -> None:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(get_channel_layer(), "group_add", unavailable)
+    path = f"/ws/notifications/?token={AccessToken.for_user(user)}"
+    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
+
+    connected, _ = await communicator.connect()
+    closed = await communicator.receive_output()
+
+    assert connected
+    assert (closed["type"], closed["code"]) == ("websocket.close", CLOSE_TRY_AGAIN)
+    await communicator.disconnect()

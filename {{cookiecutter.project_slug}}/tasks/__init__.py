@@ -1,0 +1,1 @@
+"""Example domain: tasks and their comments, raising notifications through signals."""

@@ -1,0 +1,86 @@
+"""Tasks and the comments on them."""
+
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db import models
+
+
+class TaskState(NamedTuple):
+    """The stored values whose change raises a notification."""
+
+    assignee_id: int | None
+    status: str
+
+
+class Task(models.Model):
+    class Status(models.TextChoices):
+        TODO = "todo", "To do"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.TODO)
+    # Not indexed alone: the composite indexes below start with it.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="created_tasks",
+        db_index=False,
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tasks",
+        db_index=False,
+    )
+    # Who made the latest change: the notifications it raises skip this person.
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    due_date = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # The state stored before the save in progress, filled by a pre_save receiver so that
+    # post_save can tell an assignment or a status change from other edits. Not a column.
+    stored_state: TaskState | None = None
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # "Tasks I created" and "tasks assigned to me", optionally by status.
+            models.Index(fields=["created_by", "status"], name="task_creator_status_idx"),
+            models.Index(fields=["assignee", "status"], name="task_assignee_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Comment(models.Model):
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="comments", db_index=False
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="task_comments"
+    )
+    body = models.TextField(max_length=5000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # A task's conversation, oldest first.
+            models.Index(fields=["task", "id"], name="comment_task_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on task {self.task_id}"

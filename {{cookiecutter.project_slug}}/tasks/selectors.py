@@ -1,0 +1,25 @@
+"""Reads of tasks and comments, already scoped to what a user may see."""
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import Q, QuerySet
+
+from tasks.models import Comment, Task, TaskState
+
+
+def tasks_visible_to(user: AbstractBaseUser, *, status: str | None = None) -> QuerySet[Task]:
+    """Tasks the user created or is assigned to, newest first."""
+    tasks = Task.objects.filter(Q(created_by=user) | Q(assignee=user))
+    if status is not None:
+        tasks = tasks.filter(status=status)
+    return tasks.select_related("created_by", "assignee")
+
+
+def comments_on(task: Task) -> QuerySet[Comment]:
+    """The task's comments, oldest first."""
+    return task.comments.select_related("author")
+
+
+def stored_task_state(task_id: int) -> TaskState | None:
+    """The assignee and status as stored now; None for a task not saved yet."""
+    row = Task.objects.filter(pk=task_id).values_list("assignee_id", "status").first()
+    return TaskState(*row) if row is not None else None

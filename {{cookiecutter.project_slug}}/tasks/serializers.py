@@ -1,0 +1,60 @@
+"""Input and output serializers of the tasks API."""
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from tasks.models import Comment, Task
+
+
+class UserSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk", read_only=True)
+    username = serializers.CharField(source="get_username", read_only=True)
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    created_by = UserSummarySerializer(read_only=True)
+    assignee = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Task
+        fields = [
+            "id",
+            "title",
+            "description",
+            "status",
+            "created_by",
+            "assignee",
+            "due_date",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class TaskInputSerializer(serializers.Serializer):
+    """Fields a client sets on create; on PATCH, the subset it sends."""
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=Task.Status.choices, required=False)
+    assignee = serializers.PrimaryKeyRelatedField(
+        queryset=get_user_model().objects.all(), required=False, allow_null=True
+    )
+    due_date = serializers.DateField(required=False, allow_null=True)
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = UserSummarySerializer(read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "task", "author", "body", "created_at"]
+        read_only_fields = fields
+
+
+class CommentInputSerializer(serializers.Serializer):
+    body = serializers.CharField(max_length=5000)
+
+
+class TaskListQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Task.Status.choices, required=False)

@@ -1,0 +1,201 @@
+"""The tasks API: scoping, input validation and the actor of each write."""
+
+from http import HTTPStatus
+
+import pytest
+from django.urls import reverse
+
+from notifications.models import Notification
+from tasks.models import Task
+from tasks.tests.factories import CommentFactory, TaskFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def list_url(task: Task | None = None) -> str:
+    return reverse("tasks:task-list")
+
+
+def detail_url(task: Task) -> str:
+    return reverse("tasks:task-detail", args=[task.pk])
+
+
+def comments_url(task: Task) -> str:
+    return reverse("tasks:task-comments", args=[task.pk])
+
+
+def call(client, method: str, url: str, payload: dict | None = None):
+    if method == "get":
+        return client.get(url)
+    return getattr(client, method)(url, payload or {}, format="json")
+
+
+@pytest.fixture
+def strangers_task():
+    return TaskFactory(created_by=UserFactory(username="mallory"))
+
+
+def test_the_list_holds_tasks_created_by_or_assigned_to_the_user(
+    api_client, user, other_user, strangers_task
+):
+    created = TaskFactory(created_by=user)
+    assigned = TaskFactory(created_by=other_user, assignee=user)
+    TaskFactory(created_by=other_user)
+
+    response = api_client.get(list_url())
+
+    assert response.status_code == HTTPStatus.OK
+    assert [item["id"] for item in response.json()["results"]] == [assigned.pk, created.pk]
+
+
+def test_the_list_filters_by_status(api_client, user):
+    TaskFactory(created_by=user)
+    done = TaskFactory(created_by=user, status=Task.Status.DONE)
+
+    response = api_client.get(list_url(), {"status": "done"})
+
+    assert [item["id"] for item in response.json()["results"]] == [done.pk]
+
+
+def test_an_unknown_status_filter_is_a_400(api_client):
+    response = api_client.get(list_url(), {"status": "archived"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "status" in response.json()
+
+
+def test_creating_a_task_makes_the_user_its_creator(api_client, user, other_user):
+    response = api_client.post(
+        list_url(),
+        {"title": "Write docs", "assignee": other_user.pk, "due_date": "2030-01-31"},
+        format="json",
+    )
+
+    assert response.status_code == HTTPStatus.CREATED
+    body = response.json()
+    assert body["created_by"] == {"id": user.pk, "username": "alice"}
+    assert body["assignee"] == {"id": other_user.pk, "username": "bob"}
+    assert body["status"] == "todo"
+    assert body["due_date"] == "2030-01-31"
+    assert Notification.objects.get(recipient=other_user).actor == user
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": "Ok", "status": "archived"}, "status"),
+        ({"title": "Ok", "assignee": 999_999}, "assignee"),
+        ({"title": "Ok", "due_date": "tomorrow"}, "due_date"),
+    ],
+)
+def test_bad_task_input_is_a_400_naming_the_field(api_client, payload, field):
+    response = api_client.post(list_url(), payload, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert field in response.json()
+    assert not Task.objects.exists()
+
+
+def test_the_assignee_can_read_and_update_the_task(other_client, user, other_user):
+    task = TaskFactory(created_by=user, assignee=other_user)
+
+    assert other_client.get(detail_url(task)).status_code == HTTPStatus.OK
+    response = other_client.patch(detail_url(task), {"status": "done"}, format="json")
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["status"] == "done"
+    task.refresh_from_db()
+    assert task.status == Task.Status.DONE
+    assert task.updated_by == other_user
+    completed = Notification.objects.get(recipient=user, title="task_completed")
+    assert completed.actor == other_user
+
+
+def test_patch_can_unassign_and_keeps_fields_not_sent(api_client, user, other_user):
+    task = TaskFactory(created_by=user, assignee=other_user, description="Keep me")
+
+    response = api_client.patch(detail_url(task), {"assignee": None}, format="json")
+
+    assert response.status_code == HTTPStatus.OK
+    task.refresh_from_db()
+    assert task.assignee is None
+    assert task.description == "Keep me"
+
+
+def test_bad_patch_input_is_a_400(api_client, user):
+    task = TaskFactory(created_by=user)
+
+    response = api_client.patch(detail_url(task), {"status": "archived"}, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    task.refresh_from_db()
+    assert task.status == Task.Status.TODO
+
+
+def test_comments_are_listed_oldest_first_and_added_as_the_user(api_client, user, other_user):
+    task = TaskFactory(created_by=user, assignee=other_user)
+    first = CommentFactory(task=task, author=other_user)
+
+    response = api_client.post(comments_url(task), {"body": "Second"}, format="json")
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert response.json()["author"] == {"id": user.pk, "username": "alice"}
+    listed = api_client.get(comments_url(task)).json()["results"]
+    assert [item["id"] for item in listed] == [first.pk, response.json()["id"]]
+    assert Notification.objects.filter(recipient=other_user, title="reply").count() == 1
+
+
+@pytest.mark.parametrize("body", ["", "x" * 5001])
+def test_bad_comment_input_is_a_400(api_client, user, body):
+    task = TaskFactory(created_by=user)
+
+    response = api_client.post(comments_url(task), {"body": body}, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "body" in response.json()
+    assert not task.comments.exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "payload"),
+    [
+        ("get", detail_url, None),
+        ("patch", detail_url, {"status": "done"}),
+        ("get", comments_url, None),
+        ("post", comments_url, {"body": "Let me in"}),
+    ],
+)
+def test_another_users_task_is_a_404(api_client, strangers_task, method, url, payload):
+    response = call(api_client, method, url(strangers_task), payload)
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    strangers_task.refresh_from_db()
+    assert strangers_task.status == Task.Status.TODO
+    assert not strangers_task.comments.exists()
+
+
+def test_a_missing_task_is_a_404(api_client):
+    response = api_client.get(reverse("tasks:task-detail", args=[999_999]))
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", list_url),
+        ("post", list_url),
+        ("get", detail_url),
+        ("patch", detail_url),
+        ("get", comments_url),
+        ("post", comments_url),
+    ],
+)
+def test_anonymous_requests_are_a_401(anonymous_client, strangers_task, method, url):
+    response = call(anonymous_client, method, url(strangers_task))
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert not Task.objects.exclude(pk=strangers_task.pk).exists()

@@ -38,7 +38,7 @@ if not SLUG.isidentifier() or keyword.iskeyword(SLUG):
         f"project_slug {SLUG!r} is not a valid Python identifier: "
         "use lowercase letters, digits and underscores, starting with a letter."
     )
-if SLUG != SLUG.lower():
+if SLUG.lower() != SLUG:
     fail(f"project_slug {SLUG!r} must be lowercase.")
 if SLUG in RESERVED:
     fail(f"project_slug {SLUG!r} shadows a Python or Django module: choose another name.")

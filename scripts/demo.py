@@ -24,7 +24,8 @@ CREATE_USERS = """
 from django.contrib.auth import get_user_model
 User = get_user_model()
 for name, password in {users!r}.items():
-    user, _ = User.objects.get_or_create(username=name, defaults={{"email": f"{{name}}@example.com"}})
+    user, _ = User.objects.get_or_create(username=name)
+    user.email = f"{{name}}@example.com"
     user.is_staff = True
     user.set_password(password)
     user.save()
@@ -50,7 +51,9 @@ def main() -> int:
     if port_in_use(PORT):
         print(f"Port {PORT} is busy: stop what runs there or set DEMO_PORT.", file=sys.stderr)
         return 1
-    project = Path(cookiecutter(str(ROOT), no_input=True, output_dir=str(BUILD), overwrite_if_exists=True))
+    project = Path(
+        cookiecutter(str(ROOT), no_input=True, output_dir=str(BUILD), overwrite_if_exists=True)
+    )
     print(f"Rendered {project}")
     run("make", "install", cwd=project)
     python = str(project / ".venv" / "bin" / "python")
@@ -60,7 +63,17 @@ def main() -> int:
     if shutil.which("redis-server"):
         redis_port = free_port()
         redis = subprocess.Popen(
-            ["redis-server", "--port", str(redis_port), "--bind", HOST, "--save", "", "--appendonly", "no"],
+            [
+                "redis-server",
+                "--port",
+                str(redis_port),
+                "--bind",
+                HOST,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
         )
         env["REDIS_URL"] = f"redis://{HOST}:{redis_port}/0"
@@ -70,9 +83,27 @@ def main() -> int:
 
     try:
         run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
-        run(python, "manage.py", "shell", "-c", CREATE_USERS.format(users=USERS), cwd=project, env=env)
+        run(
+            python,
+            "manage.py",
+            "shell",
+            "-c",
+            CREATE_USERS.format(users=USERS),
+            cwd=project,
+            env=env,
+        )
         for name in USERS:
-            run(python, "manage.py", "notify", name, f"Welcome, {name}!", "--title", "Hello", cwd=project, env=env)
+            run(
+                python,
+                "manage.py",
+                "notify",
+                name,
+                f"Welcome, {name}!",
+                "--title",
+                "Hello",
+                cwd=project,
+                env=env,
+            )
         base = f"http://{HOST}:{PORT}"
         print()
         print("Demo users (staff, can use the admin):")

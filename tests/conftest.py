@@ -18,7 +18,9 @@ REQUIRE_SERVICES = os.environ.get("NOTIFICATIONS_REQUIRE_SERVICES") == "1"
 
 def render(options: dict[str, str], output_dir: Path) -> Path:
     return Path(
-        cookiecutter(str(TEMPLATE), no_input=True, extra_context=options, output_dir=str(output_dir))
+        cookiecutter(
+            str(TEMPLATE), no_input=True, extra_context=options, output_dir=str(output_dir)
+        )
     )
 
 
@@ -61,7 +63,18 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(
-        [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(base / "log"), "-w", "start"],
+        [
+            *prefix,
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-o",
+            options,
+            "-l",
+            str(base / "log"),
+            "-w",
+            "start",
+        ],
         check=True,
         capture_output=True,
     )

@@ -101,8 +101,14 @@ def test_env_holds_a_fresh_secret(cookies):
 )
 def test_invalid_slug_fails_in_pre_gen_hook(tmp_path, slug, message):
     result = subprocess.run(
-        [str(BIN / "cookiecutter"), "--no-input", "-o", str(tmp_path), str(Path(__file__).parent.parent),
-         f"project_slug={slug}"],
+        [
+            str(BIN / "cookiecutter"),
+            "--no-input",
+            "-o",
+            str(tmp_path),
+            str(Path(__file__).parent.parent),
+            f"project_slug={slug}",
+        ],
         capture_output=True,
         text=True,
     )
@@ -123,7 +129,9 @@ def test_license_option(cookies, license_name):
 def test_shared_venv_satisfies_rendered_dependencies(tmp_path):
     project = render({}, tmp_path)
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    wanted = pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["dev"]
+    wanted = (
+        pyproject["project"]["dependencies"] + pyproject["project"]["optional-dependencies"]["dev"]
+    )
     for line in wanted:
         requirement = Requirement(line)
         installed = metadata.version(requirement.name)
@@ -137,22 +145,42 @@ def test_shared_venv_satisfies_rendered_dependencies(tmp_path):
 # set, each on the database its option names (real PostgreSQL for postgresql).
 SUITE_SETS = [
     pytest.param(
-        {"include_example_domain": "y", "include_demo_ui": "y", "use_docker": "y", "database": "postgresql"},
+        {
+            "include_example_domain": "y",
+            "include_demo_ui": "y",
+            "use_docker": "y",
+            "database": "postgresql",
+        },
         "",
         id="defaults-full-suite-with-live-and-browser",
     ),
     pytest.param(
-        {"include_example_domain": "n", "include_demo_ui": "n", "use_docker": "n", "database": "sqlite"},
+        {
+            "include_example_domain": "n",
+            "include_demo_ui": "n",
+            "use_docker": "n",
+            "database": "sqlite",
+        },
         "not live",
         id="minimal-sqlite",
     ),
     pytest.param(
-        {"include_example_domain": "y", "include_demo_ui": "n", "use_docker": "y", "database": "sqlite"},
+        {
+            "include_example_domain": "y",
+            "include_demo_ui": "n",
+            "use_docker": "y",
+            "database": "sqlite",
+        },
         "not live",
         id="domain-only-sqlite",
     ),
     pytest.param(
-        {"include_example_domain": "n", "include_demo_ui": "y", "use_docker": "n", "database": "postgresql"},
+        {
+            "include_example_domain": "n",
+            "include_demo_ui": "y",
+            "use_docker": "n",
+            "database": "postgresql",
+        },
         "not live",
         id="ui-only-postgresql",
     ),
@@ -180,8 +208,20 @@ def test_rendered_project_checks_and_suite(tmp_path, request, options, marker):
         "CSRF_TRUSTED_ORIGINS": "https://notify.example.com",
         "SECURE_HSTS_SECONDS": "31536000",
     }
-    run(project, python, "manage.py", "check", "--deploy", "--fail-level", "WARNING", env=deploy_env)
-    run(project, python, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", os.devnull, env=env)
+    run(
+        project, python, "manage.py", "check", "--deploy", "--fail-level", "WARNING", env=deploy_env
+    )
+    run(
+        project,
+        python,
+        "manage.py",
+        "spectacular",
+        "--validate",
+        "--fail-on-warn",
+        "--file",
+        os.devnull,
+        env=env,
+    )
 
     args = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     if marker:

@@ -202,7 +202,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             self.user_id, since, limit=settings.NOTIFICATIONS_REPLAY_LIMIT
         )
         unread = selectors.unread_count(self.user_id) if rows else 0
-        return [events.created_frame(row, unread) for row in rows], complete
+        return events.created_frames(rows, unread), complete
 
     @database_sync_to_async
     def latest_id(self) -> int:

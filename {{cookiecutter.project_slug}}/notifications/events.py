@@ -41,11 +41,24 @@ def notification_frame(event: str, payload: dict[str, Any]) -> Frame:
     return frame("notifications", event, payload)
 
 
-def created_frame(notification: Notification, unread_count: int) -> Frame:
-    return notification_frame(
-        "created",
-        {"notification": NotificationSerializer(notification).data, "unread_count": unread_count},
+def created_frames(
+    notifications: list[Notification], unread_count: int | None = None
+) -> list[Frame]:
+    """`created` frames; with unread_count None, each recipient's count comes from one query."""
+    recipients = list({notification.recipient_id for notification in notifications})
+    counts = (
+        selectors.unread_counts_for_users(recipients)
+        if unread_count is None
+        else dict.fromkeys(recipients, unread_count)
     )
+    # One serializer for the batch: building its fields once is most of the cost.
+    payloads = NotificationSerializer(notifications, many=True).data
+    return [
+        notification_frame(
+            "created", {"notification": payload, "unread_count": counts[notification.recipient_id]}
+        )
+        for notification, payload in zip(notifications, payloads, strict=True)
+    ]
 
 
 def broadcast_frame(broadcast: Broadcast) -> Frame:
@@ -63,14 +76,9 @@ def push_created(notifications: list[Notification]) -> None:
     """After commit: one `created` frame per notification, to its recipient's group."""
 
     def send() -> None:
-        counts = selectors.unread_counts_for_users(
-            list({notification.recipient_id for notification in notifications})
-        )
-        for notification in notifications:
-            publish(
-                user_group(notification.recipient_id),
-                created_frame(notification, counts[notification.recipient_id]),
-            )
+        frames = created_frames(notifications)
+        for notification, created in zip(notifications, frames, strict=True):
+            publish(user_group(notification.recipient_id), created)
 
     transaction.on_commit(send)
 

@@ -86,7 +86,7 @@ def manage(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def redis_url() -> Iterator[str]:
     server = shutil.which("redis-server")
     if server is None:
@@ -104,7 +104,7 @@ def redis_url() -> Iterator[str]:
         stop(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server_env(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment of every server and command process, on a freshly migrated database."""
     database = tmp_path_factory.mktemp("browser") / "db.sqlite3"
@@ -122,7 +122,7 @@ def server_env(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_url(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log_path = tmp_path_factory.mktemp("daphne") / "daphne.log"
@@ -169,7 +169,7 @@ def notify(run_command: Callable[..., str]) -> Callable[..., str]:
     return send
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         require_or_skip(f"Chromium is not installed at {CHROMIUM}")

@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,7 +38,7 @@ def missing_service(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server() -> Iterator[str]:
     """A PostgreSQL cluster on a free loopback port; yields a URL without a database name.
 
     PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user.
@@ -46,14 +47,15 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not candidates:
         missing_service("PostgreSQL server binaries not found")
     bin_dir = Path(candidates[-1]).parent
-    base = tmp_path_factory.mktemp("postgres")
+    # Not under pytest's temp folder: that is private to root, and the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="template-tests-postgres-"))
     data, sockets = base / "data", base / "sockets"
     sockets.mkdir()
+    base.chmod(0o755)
     prefix: list[str] = []
     if os.geteuid() == 0:
         shutil.chown(base, "postgres")
         shutil.chown(sockets, "postgres")
-        base.chmod(0o755)
         prefix = ["runuser", "-u", "postgres", "--"]
     subprocess.run(
         [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"],
@@ -85,6 +87,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
             capture_output=True,
         )
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def create_database(server_url: str, name: str) -> str:

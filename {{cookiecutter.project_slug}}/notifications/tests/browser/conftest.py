@@ -9,19 +9,25 @@ NOTIFICATIONS_REQUIRE_SERVICES=1.
 import functools
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from notifications.tests.servers import (
+    HOST,
+    REDIS_SERVER,
+    RedisServer,
+    free_port,
+    require_or_skip,
+    stop,
+    wait_for_port,
+)
+
 PROJECT_DIR = Path(__file__).resolve().parents[3]
-HOST = "127.0.0.1"
 PASSWORD = "centre-pass-123"
 ASGI_APPLICATION = "config.asgi:application"
 CHROMIUM = "/usr/bin/chromium"
@@ -35,39 +41,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def require_or_skip(reason: str) -> None:
-    if os.environ.get("NOTIFICATIONS_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason} (required: NOTIFICATIONS_REQUIRE_SERVICES=1)")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{name} exited with code {process.returncode} before listening")
-        with socket.socket() as sock:
-            if sock.connect_ex((HOST, port)) == 0:
-                return
-        time.sleep(0.1)
-    pytest.fail(f"{name} did not listen on port {port} within {timeout} s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -87,21 +60,13 @@ def manage(env: dict[str, str], *args: str) -> str:
 
 
 @pytest.fixture(scope="package")
-def redis_url() -> Iterator[str]:
-    server = shutil.which("redis-server")
-    if server is None:
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(REDIS_SERVER).is_file():
         require_or_skip("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [server, "--port", str(port), "--bind", HOST, "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, process, "redis-server")
-        yield f"redis://{HOST}:{port}/0"
-    finally:
-        stop(process)
+    server = RedisServer(tmp_path_factory.mktemp("browser-redis"))
+    server.start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="package")

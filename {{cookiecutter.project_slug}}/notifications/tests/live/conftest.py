@@ -7,20 +7,25 @@ A missing redis-server skips these tests, or fails them when NOTIFICATIONS_REQUI
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from notifications.tests.servers import (
+    HOST,
+    REDIS_SERVER,
+    RedisServer,
+    free_port,
+    require_or_skip,
+    stop,
+    wait_for_port,
+)
+
 PROJECT_DIR = Path(__file__).resolve().parents[3]
-HOST = "127.0.0.1"
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 # Creates the users in `names` and prints {"username": {"id", "token"}}; the tokens are signed
 # with the live processes' key. "!" is Django's unusable password.
@@ -35,79 +40,6 @@ User.objects.bulk_create(
 users = User.objects.filter(username__in=names)
 print(json.dumps({u.username: {"id": u.id, "token": str(AccessToken.for_user(u))} for u in users}))
 """
-
-
-def require_or_skip(reason: str) -> None:
-    if os.environ.get("NOTIFICATIONS_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason} (required: NOTIFICATIONS_REQUIRE_SERVICES=1)")
-    pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{name} exited with code {process.returncode} before listening")
-        with socket.socket() as sock:
-            if sock.connect_ex((HOST, port)) == 0:
-                return
-        time.sleep(0.05)
-    pytest.fail(f"{name} did not listen on port {port} within {timeout} s")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-class RedisServer:
-    """A throwaway redis-server without persistence that a test can stop and restart."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://{HOST}:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                REDIS_SERVER,
-                "--port",
-                str(self.port),
-                "--bind",
-                HOST,
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, self.process, "redis-server")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 HOST = "127.0.0.1"
+# manage.py and config/ live here; every server process runs from this folder.
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 

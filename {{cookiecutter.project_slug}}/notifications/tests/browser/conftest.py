@@ -19,6 +19,7 @@ import pytest
 
 from notifications.tests.servers import (
     HOST,
+    PROJECT_DIR,
     REDIS_SERVER,
     RedisServer,
     free_port,
@@ -27,7 +28,6 @@ from notifications.tests.servers import (
     wait_for_port,
 )
 
-PROJECT_DIR = Path(__file__).resolve().parents[3]
 PASSWORD = "centre-pass-123"
 ASGI_APPLICATION = "config.asgi:application"
 CHROMIUM = "/usr/bin/chromium"

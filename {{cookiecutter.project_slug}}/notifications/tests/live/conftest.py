@@ -17,6 +17,7 @@ import pytest
 
 from notifications.tests.servers import (
     HOST,
+    PROJECT_DIR,
     REDIS_SERVER,
     RedisServer,
     free_port,
@@ -24,8 +25,6 @@ from notifications.tests.servers import (
     stop,
     wait_for_port,
 )
-
-PROJECT_DIR = Path(__file__).resolve().parents[3]
 
 # Creates the users in `names` and prints {"username": {"id", "token"}}; the tokens are signed
 # with the live processes' key. "!" is Django's unusable password.

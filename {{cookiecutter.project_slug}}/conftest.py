@@ -1,19 +1,21 @@
 """Fixtures shared by every app's tests: users and authenticated API clients."""
 
 import pytest
-from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
+
+from notifications.tests.factories import UserFactory
 
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("alice", "alice@example.com", "pw-alice-123")
+    """An ordinary user: not staff, as most users of a deployment are."""
+    return UserFactory(username="alice", password="pw-alice-123")
 
 
 @pytest.fixture
 def other_user(db):
-    return get_user_model().objects.create_user("bob", "bob@example.com", "pw-bob-123")
+    return UserFactory(username="bob", password="pw-bob-123")
 
 
 def jwt_client(user) -> APIClient:

@@ -171,9 +171,11 @@ NOTIFICATIONS_RECIPIENT_ATTRIBUTES = env.list(
 )
 # Most events replayed to a reconnecting socket; a larger gap asks the client to reload.
 NOTIFICATIONS_REPLAY_LIMIT = env.int("NOTIFICATIONS_REPLAY_LIMIT", default=500)
+# Days the event stream is kept for replay; `manage.py prune_events` deletes older events.
+NOTIFICATIONS_EVENT_RETENTION_DAYS = env.int("NOTIFICATIONS_EVENT_RETENTION_DAYS", default=7)
 # Lifetime of a one-time WebSocket ticket from ws_auth/.
 NOTIFICATIONS_TICKET_TTL = env.int("NOTIFICATIONS_TICKET_TTL", default=30)
-# Seconds between heartbeat frames that carry the newest id.
+# Seconds between heartbeat frames that carry the newest stream position.
 NOTIFICATIONS_HEARTBEAT_SECONDS = env.int("NOTIFICATIONS_HEARTBEAT_SECONDS", default=25)
 
 # LOGGING

@@ -3,9 +3,9 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import timezone
 
-from notifications.models import Broadcast, BroadcastReceipt, Notification
+from notifications.models import Broadcast, BroadcastReceipt, Event, Notification
+from notifications.services import NotificationService
 
 
 class ReadFilter(admin.SimpleListFilter):
@@ -47,8 +47,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Mark selected notifications read")
     def mark_read(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
-        # A direct update, without pushes: open sockets catch up on their next list or sync.
-        marked = queryset.filter(read_at__isnull=True).update(read_at=timezone.now())
+        marked = NotificationService.mark_read_by_ids(queryset.values_list("pk", flat=True))
         self.message_user(request, f"Marked {marked} notification(s) read.", messages.SUCCESS)
 
 
@@ -66,3 +65,19 @@ class BroadcastReceiptAdmin(admin.ModelAdmin):
     search_fields = ["user__username", "broadcast__title"]
     raw_id_fields = ["broadcast", "user"]
     list_select_related = ["broadcast", "user"]
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """The stream is append-only: readable here, never edited."""
+
+    list_display = ["id", "kind", "recipient", "created_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["recipient"]
+    list_select_related = ["recipient"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False

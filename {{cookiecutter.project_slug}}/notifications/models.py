@@ -1,4 +1,4 @@
-"""Notifications, broadcasts and per-user broadcast receipts."""
+"""Notifications, broadcasts, per-user broadcast receipts and the event stream."""
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -134,3 +134,47 @@ class BroadcastReceipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} read broadcast {self.broadcast_id}"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created"
+    READ = "read"
+    UNREAD = "unread"
+    DELETED = "deleted"
+    BROADCAST = "broadcast"
+    BROADCAST_READ = "broadcast_read"
+
+
+class Event(models.Model):
+    """One change a socket hears about: a row of an append-only stream, stored with the write.
+
+    A user's stream is their rows plus the rows with no recipient (broadcasts). The id only
+    grows, so it is a client's position: a reconnecting client asks for every event after it.
+    """
+
+    # NULL: an event of every user's stream (a broadcast), stored once.
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    # The frame's payload as sent live, without the counts, which are the reader's own.
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            # A user's own events after a position.
+            models.Index(fields=["recipient", "id"], name="event_stream_idx"),
+            # The events of every user's stream after a position.
+            models.Index(
+                fields=["id"], condition=Q(recipient__isnull=True), name="event_everyone_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} to {self.recipient_id or 'everyone'}"

@@ -1,8 +1,16 @@
-"""Every read of notifications and broadcasts, already scoped to one user."""
+"""Every read of notifications, broadcasts and the event stream, already scoped to one user."""
 
-from django.db.models import Count, Exists, Max, OuterRef, QuerySet, Subquery
+from typing import Any
 
-from notifications.models import Broadcast, BroadcastReceipt, Notification, NotificationQuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+
+from notifications.models import (
+    Broadcast,
+    BroadcastReceipt,
+    Event,
+    Notification,
+    NotificationQuerySet,
+)
 from notifications.users import UserRef, user_id_of
 
 
@@ -51,33 +59,92 @@ def unread_counts_by_category(user: UserRef) -> dict[str, int]:
     return {row["category"]: row["count"] for row in rows}
 
 
-def unread_counts_for_users(user_ids: list[int]) -> dict[int, int]:
-    """Unread totals of many users in one query, for pushing a batch."""
-    rows = (
-        Notification.objects.alive()
-        .unread()
-        .filter(recipient_id__in=user_ids)
-        .values("recipient_id")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    counts = {row["recipient_id"]: row["count"] for row in rows}
-    return {user_id: counts.get(user_id, 0) for user_id in user_ids}
+# Users per counts query: keeps a fan-out's query within database parameter limits.
+COUNTS_BATCH_SIZE = 500
 
 
-def latest_id(user: UserRef) -> int:
-    """The newest notification id the user has, 0 if none: a client's resume position."""
-    result = Notification.objects.filter(recipient_id=user_id_of(user)).aggregate(last=Max("id"))
-    return result["last"] or 0
+def counts_for_users(user_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Each user's exact counts, {"unread", "by_category"}, in one query per 500 users."""
+    counts: dict[int, dict[str, Any]] = {
+        user_id: {"unread": 0, "by_category": {}} for user_id in user_ids
+    }
+    for start in range(0, len(user_ids), COUNTS_BATCH_SIZE):
+        rows = (
+            Notification.objects.alive()
+            .unread()
+            .filter(recipient_id__in=user_ids[start : start + COUNTS_BATCH_SIZE])
+            .values_list("recipient_id", "category")
+            .annotate(unread=Count("id"))
+            .order_by()
+        )
+        for user_id, category, unread in rows:
+            counts[user_id]["unread"] += unread
+            counts[user_id]["by_category"][category] = {"unread": unread}
+    return counts
 
 
-def missed_since(user: UserRef, since: int, *, limit: int) -> tuple[list[Notification], bool]:
-    """What the user missed after `since`, oldest first, and whether that is all of it.
+def counts(user: UserRef) -> dict[str, Any]:
+    """The user's exact counts: what `counts/` answers and every event frame carries."""
+    user_id = user_id_of(user)
+    return counts_for_users([user_id])[user_id]
 
-    Fetches one row past the limit to tell "exactly limit" from "more than limit"; a gap
-    larger than the limit returns nothing, so recovery is never partial and silent.
+
+# The event stream --------------------------------------------------------------------------
+
+
+def stream_of(user: UserRef) -> QuerySet[Event]:
+    """The user's stream: their own events and every user's (broadcasts), oldest first."""
+    return Event.objects.filter(
+        Q(recipient_id=user_id_of(user)) | Q(recipient__isnull=True)
+    ).order_by("id")
+
+
+def latest_position(user: UserRef) -> int:
+    """The id of the newest event of the user's stream, 0 if none: a client's position."""
+    own = Event.objects.filter(recipient_id=user_id_of(user)).aggregate(last=Max("id"))
+    return max(own["last"] or 0, latest_everyone_position())
+
+
+def latest_everyone_position() -> int:
+    last = Event.objects.filter(recipient__isnull=True).aggregate(last=Max("id"))["last"]
+    return last or 0
+
+
+def latest_positions(user_ids: list[int]) -> dict[int, int]:
+    """The newest position of each user's stream, in one query per 500 users plus one."""
+    everyone = latest_everyone_position()
+    positions = dict.fromkeys(user_ids, everyone)
+    for start in range(0, len(user_ids), COUNTS_BATCH_SIZE):
+        rows = (
+            Event.objects.filter(recipient_id__in=user_ids[start : start + COUNTS_BATCH_SIZE])
+            .values_list("recipient_id")
+            .annotate(last=Max("id"))
+            .order_by()
+        )
+        for user_id, last in rows:
+            positions[user_id] = max(positions[user_id], last)
+    return positions
+
+
+def position_expired(since: int) -> bool:
+    """True when events after `since` may have been pruned, so a replay could miss some.
+
+    A client's position is the id of an event it received; once retention pruned that event,
+    no row at or before it is left.
     """
-    rows = list(notifications_for(user, since=since).order_by("id")[: limit + 1])
+    return since > 0 and not Event.objects.filter(id__lte=since).exists()
+
+
+def events_after(user: UserRef, since: int, *, limit: int) -> tuple[list[Event], bool]:
+    """The user's events after `since`, oldest first, and whether that is all of them.
+
+    Fetches one row past the limit to tell "exactly limit" from "more than limit". A gap
+    larger than the limit, or reaching past retention, returns nothing: recovery is never
+    partial and silent.
+    """
+    if position_expired(since):
+        return [], False
+    rows = list(stream_of(user).filter(id__gt=since)[: limit + 1])
     if len(rows) > limit:
         return [], False
     return rows, True

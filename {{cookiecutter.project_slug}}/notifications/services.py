@@ -1,22 +1,29 @@
 """NotificationService: every write to notifications and broadcasts.
 
-Each write stores its rows inside the caller's transaction and pushes on commit (events.py),
-so a notification a client sees is always one it can fetch again.
+Each write stores its rows and its events inside one transaction and publishes the events on
+commit (events.send_on_commit), so what a client hears is always stored and can be replayed.
+Each method does its own scoped lookup: callers validate input and serialise the result.
 """
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
 
 from notifications import categories, events, selectors
-from notifications.models import Broadcast, BroadcastReceipt, Notification
+from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind, Notification
+from notifications.serializers import broadcast_payload, notification_payloads
 from notifications.users import UserRef, existing_user_ids, user_id_of
 
 # Rows per INSERT in notify_many: large fan-outs stay within database parameter limits.
 BULK_BATCH_SIZE = 500
+# Events deleted per statement when pruning: short transactions, no long table lock.
+PRUNE_BATCH_SIZE = 5000
 
 
 class NotificationService:
@@ -60,15 +67,16 @@ class NotificationService:
         target: models.Model | None = None,
         data: dict[str, Any] | None = None,
     ) -> list[Notification]:
-        """Store the same notification for many users in bulk; one push per user on commit."""
+        """Store the same notification for many users in bulk; one event per user, one publish."""
         recipient_ids = existing_user_ids(list(users))
+        actor_user = _actor(actor)
         template = Notification(
             category=category,
             level=_level_for(category, level),
             title=title,
             message=message,
             data=data if data is not None else {},
-            actor_id=user_id_of(actor) if actor is not None else None,
+            actor=actor_user,
             created_at=timezone.now(),
             **_target_fields(target),
         )
@@ -80,7 +88,14 @@ class NotificationService:
         with transaction.atomic():
             # PostgreSQL and SQLite return the new ids from the bulk insert.
             created = Notification.objects.bulk_create(rows, batch_size=BULK_BATCH_SIZE)
-            events.push_created(created)
+            payloads = notification_payloads(created)
+            events.send_on_commit(
+                EventKind.CREATED,
+                [
+                    (notification.recipient_id, {"notification": payload})
+                    for notification, payload in zip(created, payloads, strict=True)
+                ],
+            )
         return created
 
     @classmethod
@@ -104,17 +119,26 @@ class NotificationService:
         broadcast.full_clean()
         with transaction.atomic():
             broadcast.save()
-            events.push_broadcast(broadcast)
+            events.send_on_commit(
+                EventKind.BROADCAST, [(None, {"broadcast": broadcast_payload(broadcast)})]
+            )
         return broadcast
 
     @classmethod
-    def mark_notification_read(cls, notification_id: int, user: UserRef) -> Notification:
-        """Mark one of the user's notifications read; another user's is DoesNotExist."""
-        return cls._set_read(notification_id, user, read=True)
+    def mark_notification_read(
+        cls, notification_id: int, user: UserRef, category: str | None = None
+    ) -> Notification:
+        """Mark one of the user's notifications read, of `category` when given.
+
+        Another user's notification, or one of another category, is Notification.DoesNotExist.
+        """
+        return cls._set_read(notification_id, user, category, read=True)
 
     @classmethod
-    def mark_notification_unread(cls, notification_id: int, user: UserRef) -> Notification:
-        return cls._set_read(notification_id, user, read=False)
+    def mark_notification_unread(
+        cls, notification_id: int, user: UserRef, category: str | None = None
+    ) -> Notification:
+        return cls._set_read(notification_id, user, category, read=False)
 
     # The name the DESIGN uses for the same write.
     mark_unread = mark_notification_unread
@@ -130,38 +154,62 @@ class NotificationService:
             up_to_id = unread.aggregate(last=models.Max("id"))["last"]
             if up_to_id is None:
                 return 0
-            # Bounded by id so the pushed event names exactly the rows this call changed.
+            # Bounded by id so the event names exactly the rows this call changed.
             count = unread.filter(id__lte=up_to_id).update(read_at=timezone.now())
-            events.push_state(
-                user_id, "read", all=True, category=category, up_to_id=up_to_id, ids=[]
-            )
+            payload = {"all": True, "category": category, "up_to_id": up_to_id, "ids": []}
+            events.send_on_commit(EventKind.READ, [(user_id, payload)])
         return count
+
+    @classmethod
+    def mark_read_by_ids(cls, notification_ids: Iterable[int]) -> int:
+        """Mark these notifications read, whoever receives them (the admin's action).
+
+        One event per recipient names the rows this call changed.
+        """
+        with transaction.atomic():
+            unread = Notification.objects.alive().unread().filter(pk__in=list(notification_ids))
+            by_user: dict[int, list[int]] = {}
+            for pk, recipient_id in unread.select_for_update().values_list("pk", "recipient_id"):
+                by_user.setdefault(recipient_id, []).append(pk)
+            marked = Notification.objects.filter(
+                pk__in=[pk for ids in by_user.values() for pk in ids]
+            ).update(read_at=timezone.now())
+            events.send_on_commit(
+                EventKind.READ, [(user_id, {"ids": ids}) for user_id, ids in by_user.items()]
+            )
+        return marked
 
     @classmethod
     def delete_notification(cls, notification_id: int, user: UserRef) -> None:
         """Soft-delete one of the user's notifications; it leaves every list and count."""
         user_id = user_id_of(user)
         with transaction.atomic():
-            notification = (
-                selectors.notifications_for(user_id)
-                .select_for_update(of=("self",))
-                .get(pk=notification_id)
-            )
+            notification = _locked(notification_id, user_id)
             notification.deleted_at = timezone.now()
             notification.save(update_fields=["deleted_at"])
-            events.push_state(user_id, "deleted", ids=[notification.pk])
+            events.send_on_commit(EventKind.DELETED, [(user_id, {"ids": [notification.pk]})])
 
     @classmethod
-    def mark_broadcast_read(cls, broadcast_id: int, user: UserRef) -> BroadcastReceipt:
-        """Record that the user read a broadcast; reading it again keeps the first time."""
+    def mark_broadcast_read(
+        cls, broadcast_id: int, user: UserRef, category: str | None = None
+    ) -> BroadcastReceipt:
+        """Record that the user read a broadcast, of `category` when given.
+
+        Reading it again keeps the first time; a missing broadcast is Broadcast.DoesNotExist.
+        """
         user_id = user_id_of(user)
+        broadcasts = Broadcast.objects.alive()
+        if category is not None:
+            broadcasts = broadcasts.filter(category=categories.get(category).name)
         with transaction.atomic():
-            broadcast = Broadcast.objects.alive().get(pk=broadcast_id)
+            broadcast = broadcasts.get(pk=broadcast_id)
             receipt, created = BroadcastReceipt.objects.get_or_create(
                 broadcast=broadcast, user_id=user_id
             )
             if created:
-                events.push_broadcast_read(user_id, broadcast.pk)
+                events.send_on_commit(
+                    EventKind.BROADCAST_READ, [(user_id, {"ids": [broadcast.pk]})]
+                )
         return receipt
 
     @classmethod
@@ -169,19 +217,53 @@ class NotificationService:
         Broadcast.objects.alive().filter(pk=broadcast_id).update(deleted_at=timezone.now())
 
     @classmethod
-    def _set_read(cls, notification_id: int, user: UserRef, *, read: bool) -> Notification:
+    def _set_read(
+        cls, notification_id: int, user: UserRef, category: str | None, *, read: bool
+    ) -> Notification:
         user_id = user_id_of(user)
+        if category is not None:
+            categories.get(category)
         with transaction.atomic():
-            notification = (
-                selectors.notifications_for(user_id)
-                .select_for_update(of=("self",))
-                .get(pk=notification_id)
-            )
+            notification = _locked(notification_id, user_id, category)
             if notification.is_read != read:
                 notification.read_at = timezone.now() if read else None
                 notification.save(update_fields=["read_at"])
-                events.push_state(user_id, "read" if read else "unread", ids=[notification.pk])
+                kind = EventKind.READ if read else EventKind.UNREAD
+                events.send_on_commit(kind, [(user_id, {"ids": [notification.pk]})])
         return notification
+
+
+def prune_events(*, older_than: datetime) -> int:
+    """Delete the stream's events created before `older_than`, in bounded batches."""
+    deleted = 0
+    while True:
+        batch = list(
+            Event.objects.filter(created_at__lt=older_than)
+            .order_by("id")
+            .values_list("id", flat=True)[:PRUNE_BATCH_SIZE]
+        )
+        if not batch:
+            return deleted
+        deleted += Event.objects.filter(id__in=batch).delete()[0]
+
+
+def _locked(notification_id: int, user_id: int, category: str | None = None) -> Notification:
+    """One live notification of the user, locked until the transaction ends."""
+    return (
+        selectors.notifications_for(user_id, category=category)
+        .select_for_update(of=("self",))
+        .get(pk=notification_id)
+    )
+
+
+def _actor(actor: UserRef | None) -> AbstractBaseUser | None:
+    """The actor as a user instance, fetched once, so a batch serialises without a query each."""
+    if actor is None or isinstance(actor, AbstractBaseUser):
+        return actor
+    try:
+        return get_user_model()._default_manager.get(pk=user_id_of(actor))
+    except get_user_model().DoesNotExist:
+        raise ValueError(f"No user with id {actor} to be the actor.") from None
 
 
 def _level_for(category: str, level: int | None) -> int:
@@ -206,7 +288,7 @@ def _target_fields(target: models.Model | None) -> dict[str, Any]:
 def _copy_for(template: Notification, recipient_id: int) -> Notification:
     return Notification(
         recipient_id=recipient_id,
-        actor_id=template.actor_id,
+        actor=template.actor,
         category=template.category,
         level=template.level,
         title=template.title,

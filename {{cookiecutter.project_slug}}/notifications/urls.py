@@ -1,6 +1,6 @@
-"""REST routes: the dj_notif endpoint table, plus unread, delete and a total count."""
+"""REST routes: the dj_notif endpoint table, plus unread, delete, counts and the stream."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from notifications import views
 
@@ -14,6 +14,8 @@ urlpatterns = [
         views.UnreadByCategoryView.as_view(),
         name="user-categories",
     ),
+    path("notifications/user/counts/", views.CountsView.as_view(), name="user-counts"),
+    path("notifications/events/", views.StreamView.as_view(), name="events"),
     path(
         "notifications/user/unread_count/",
         views.UnreadCountView.as_view(),
@@ -42,8 +44,9 @@ urlpatterns = [
         views.NotificationListView.as_view(),
         name="user-category-list",
     ),
-    path(
-        "notifications/user/category/<str:category>/mark_all_read",
+    # dj_notif's table writes this one without a trailing slash; its router serves both.
+    re_path(
+        r"^notifications/user/category/(?P<category>[^/]+)/mark_all_read/?$",
         views.MarkAllReadView.as_view(),
         name="user-category-mark-all-read",
     ),

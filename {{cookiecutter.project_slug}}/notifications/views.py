@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics
@@ -17,11 +18,15 @@ from notifications.models import Broadcast, Notification
 from notifications.serializers import (
     BroadcastSerializer,
     CategoryUnreadSerializer,
+    CountsSerializer,
     ListQuerySerializer,
     MarkedSerializer,
     NotificationSerializer,
+    StreamQuerySerializer,
+    StreamSerializer,
     TicketSerializer,
     UnreadCountSerializer,
+    event_frame,
 )
 from notifications.services import NotificationService
 
@@ -143,6 +148,40 @@ class UnreadByCategoryView(APIView):
         return Response(CategoryUnreadSerializer(rows, many=True).data)
 
 
+class CountsView(APIView):
+    """The user's exact counts, the object every event frame carries, in one query."""
+
+    @extend_schema(responses=CountsSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(CountsSerializer(selectors.counts(request.user)).data)
+
+
+class StreamView(APIView):
+    """The user's events after a stream position, as the WebSocket replays them.
+
+    For clients that poll instead of holding a socket: `last_id` is the next `since`.
+    """
+
+    @extend_schema(parameters=[StreamQuerySerializer], responses=StreamSerializer)
+    def get(self, request: Request) -> Response:
+        query = StreamQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        since = query.validated_data["since"]
+        last_id = selectors.latest_position(request.user)
+        if since > last_id:
+            raise exceptions.ValidationError({"since": ["Ahead of the newest event."]})
+        rows, recovered = selectors.events_after(
+            request.user, since, limit=settings.NOTIFICATIONS_REPLAY_LIMIT
+        )
+        counts = selectors.counts(request.user)
+        stream = {
+            "events": [event_frame(row.pk, row.kind, row.payload, counts) for row in rows],
+            "recovered": recovered,
+            "last_id": rows[-1].pk if rows else (since if recovered else last_id),
+        }
+        return Response(StreamSerializer(stream).data)
+
+
 class UnreadCountView(APIView):
     """The user's unread totals: personal notifications and broadcasts."""
 
@@ -170,11 +209,7 @@ class MarkReadView(WriteThrottleMixin, APIView):
 
     @extend_schema(request=None, responses=NotificationSerializer)
     def post(self, request: Request, pk: int, category: str | None = None) -> Response:
-        if path_category(category) is not None:
-            in_category = selectors.notifications_for(request.user, category=category)
-            if not in_category.filter(pk=pk).exists():
-                raise exceptions.NotFound()
-        notification = NotificationService.mark_notification_read(pk, request.user)
+        notification = NotificationService.mark_notification_read(pk, request.user, category)
         return Response(NotificationSerializer(notification).data)
 
 
@@ -205,12 +240,11 @@ class BroadcastMarkReadView(WriteThrottleMixin, APIView):
 
     @extend_schema(request=None, responses=BroadcastSerializer)
     def post(self, request: Request, category: str, pk: int) -> Response:
-        path_category(category)
-        broadcasts = selectors.broadcasts_for(request.user, category=category)
-        if not broadcasts.filter(pk=pk).exists():
-            raise exceptions.NotFound()
-        NotificationService.mark_broadcast_read(pk, request.user)
-        return Response(BroadcastSerializer(broadcasts.get(pk=pk)).data)
+        receipt = NotificationService.mark_broadcast_read(pk, request.user, category)
+        broadcast = receipt.broadcast
+        # The read state of this user, as broadcasts_for annotates it in lists.
+        broadcast.read_at, broadcast.is_read = receipt.read_at, True  # type: ignore[attr-defined]
+        return Response(BroadcastSerializer(broadcast).data)
 
 
 class WebSocketTicketView(APIView):

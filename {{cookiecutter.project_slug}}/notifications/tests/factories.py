@@ -1,9 +1,16 @@
-"""factory_boy factories for users, notifications and broadcasts."""
+"""factory_boy factories: the one user factory, notifications, broadcasts and events."""
 
 import factory
 from django.contrib.auth import get_user_model
 
-from notifications.models import Broadcast, BroadcastReceipt, Level, Notification
+from notifications.models import (
+    Broadcast,
+    BroadcastReceipt,
+    Event,
+    EventKind,
+    Level,
+    Notification,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -43,3 +50,14 @@ class BroadcastReceiptFactory(factory.django.DjangoModelFactory):
 
     broadcast = factory.SubFactory(BroadcastFactory)
     user = factory.SubFactory(UserFactory)
+
+
+class EventFactory(factory.django.DjangoModelFactory):
+    """A stream event; `recipient=None` is an event of every user's stream."""
+
+    class Meta:
+        model = Event
+
+    recipient = factory.SubFactory(UserFactory)
+    kind = EventKind.CREATED
+    payload = factory.LazyFunction(dict)

@@ -1,12 +1,13 @@
 """The `notify` and `broadcast` management commands."""
 
+import json
 from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from notifications import events
+from notifications import events, publisher
 from notifications.models import Broadcast, Level, Notification
 
 pytestmark = pytest.mark.django_db
@@ -14,10 +15,10 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def pushed(monkeypatch) -> list[tuple[str, Any]]:
-    """Every (group, frame) the commands push."""
-    frames: list[tuple[str, Any]] = []
-    monkeypatch.setattr(events, "publish", lambda group, frame: frames.append((group, frame)))
-    return frames
+    """Every (group, layer message) the commands publish."""
+    messages: list[tuple[str, Any]] = []
+    monkeypatch.setattr(publisher, "publish", messages.extend)
+    return messages
 
 
 def run(*args: str) -> str:
@@ -43,7 +44,8 @@ def test_notify_stores_and_pushes(user, pushed, django_capture_on_commit_callbac
     assert (notification.recipient, notification.category) == (user, "payment")
     assert (notification.level, notification.title) == (Level.HIGH, "Paid")
     assert pushed == [(events.user_group(user.id), pushed[0][1])]
-    assert pushed[0][1]["payload"]["notification"]["id"] == notification.id
+    frame = json.loads(pushed[0][1]["text"])
+    assert frame["payload"]["notification"]["id"] == notification.id
 
 
 def test_notify_an_unknown_user_fails_clearly(db):

@@ -12,7 +12,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from notifications import events
 from notifications.consumers import CLOSE_TRY_AGAIN, MAX_FRAME_BYTES, NotificationConsumer
-from notifications.models import Notification
+from notifications.models import Event, Notification
 from notifications.services import NotificationService
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,6 +20,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://127.0.0.1")
 
 create = database_sync_to_async(NotificationService.create_notification)
+mark_read = database_sync_to_async(NotificationService.mark_notification_read)
+delete = database_sync_to_async(NotificationService.delete_notification)
+mark_broadcast_read = database_sync_to_async(NotificationService.mark_broadcast_read)
+
+
+@database_sync_to_async
+def latest_event_id() -> int:
+    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+
+
 broadcast = database_sync_to_async(NotificationService.broadcast)
 
 
@@ -50,15 +60,17 @@ async def command(communicator: WebsocketCommunicator, **frame: Any) -> dict[str
 
 async def test_ready_frame_carries_counts_and_last_id(application, user):
     await create(user, "one")
-    last = await create(user, "two", category="payment")
+    await create(user, "two", category="payment")
 
     communicator, ready = await open_socket(application, user)
 
     assert ready == {
         "user_id": user.id,
-        "unread_count": 2,
-        "unread_by_category": {"general": 1, "payment": 1},
-        "last_id": last.id,
+        "counts": {
+            "unread": 2,
+            "by_category": {"general": {"unread": 1}, "payment": {"unread": 1}},
+        },
+        "last_id": await latest_event_id(),
     }
     await communicator.disconnect()
 
@@ -70,9 +82,10 @@ async def test_a_new_notification_is_pushed_to_its_recipient(application, user):
 
     frame = await communicator.receive_json_from()
     assert (frame["type"], frame["event"]) == ("notifications", "created")
+    assert frame["id"] == await latest_event_id()
     assert frame["payload"]["notification"]["id"] == notification.id
     assert frame["payload"]["notification"]["message"] == "Hello"
-    assert frame["payload"]["unread_count"] == 1
+    assert frame["payload"]["counts"] == {"unread": 1, "by_category": {"general": {"unread": 1}}}
     await communicator.disconnect()
 
 
@@ -114,7 +127,11 @@ async def test_mark_read_marks_and_replies_then_the_read_event_follows(applicati
     reply = await command(communicator, action="mark_read", request_id=7, id=notification.id)
 
     assert reply["type"] == "reply"
-    assert reply["payload"] == {"id": notification.id, "unread_count": 1, "request_id": 7}
+    assert reply["payload"] == {
+        "id": notification.id,
+        "counts": {"unread": 1, "by_category": {"general": {"unread": 1}}},
+        "request_id": 7,
+    }
     event = await communicator.receive_json_from()
     assert (event["event"], event["payload"]["ids"]) == ("read", [notification.id])
     await notification.arefresh_from_db()
@@ -143,7 +160,11 @@ async def test_mark_all_read_of_one_category(application, user):
 
     reply = await command(communicator, action="mark_all_read", request_id=1, category="payment")
 
-    assert reply["payload"] == {"marked": 1, "unread_count": 1, "request_id": 1}
+    assert reply["payload"] == {
+        "marked": 1,
+        "counts": {"unread": 1, "by_category": {"general": {"unread": 1}}},
+        "request_id": 1,
+    }
     assert await Notification.objects.filter(read_at__isnull=True).acount() == 1
     await communicator.disconnect()
 
@@ -156,7 +177,7 @@ async def test_mark_all_read_of_every_category(application, user):
     reply = await command(communicator, action="mark_all_read", request_id=1)
 
     assert reply["payload"]["marked"] == 2
-    assert reply["payload"]["unread_count"] == 0
+    assert reply["payload"]["counts"] == {"unread": 0, "by_category": {}}
     await communicator.disconnect()
 
 
@@ -215,13 +236,15 @@ async def test_list_rejects_bad_parameters(application, user, params):
 
 
 async def test_sync_replays_what_was_missed_oldest_first(application, user):
-    seen = await create(user, "seen")
-    communicator, _ = await open_socket(application, user)
+    await create(user, "seen")
+    communicator, ready = await open_socket(application, user)
     missed = [await create(user, f"missed {number}") for number in range(3)]
     for _ in missed:  # their live pushes
         await communicator.receive_json_from()
 
-    await communicator.send_json_to({"action": "sync", "request_id": "s", "since": seen.id})
+    await communicator.send_json_to(
+        {"action": "sync", "request_id": "s", "since": ready["last_id"]}
+    )
 
     replayed = [await communicator.receive_json_from() for _ in missed]
     assert [frame["payload"]["notification"]["id"] for frame in replayed] == [
@@ -238,10 +261,11 @@ async def test_sync_replays_what_was_missed_oldest_first(application, user):
 
 
 async def test_since_replays_on_connect(application, user):
-    seen = await create(user, "seen")
+    await create(user, "seen")
+    position = await latest_event_id()
     missed = [await create(user, f"missed {number}") for number in range(2)]
 
-    communicator, _ = await open_socket(application, user, f"&since={seen.id}")
+    communicator, _ = await open_socket(application, user, f"&since={position}")
 
     replayed = [await communicator.receive_json_from() for _ in missed]
     assert [frame["payload"]["notification"]["id"] for frame in replayed] == [
@@ -318,18 +342,18 @@ async def test_a_flood_of_commands_is_throttled(application, user, monkeypatch):
     await communicator.disconnect()
 
 
-async def test_heartbeat_carries_the_newest_id(application, user, settings):
+async def test_heartbeat_carries_the_newest_position(application, user, settings):
     settings.NOTIFICATIONS_HEARTBEAT_SECONDS = 0.05
     communicator, _ = await open_socket(application, user)
-    notification = await create(user, "latest")
-    await communicator.receive_json_from()  # its push
+    await create(user, "latest")
+    pushed = await communicator.receive_json_from()
 
     heartbeat = await communicator.receive_json_from()
 
     assert heartbeat == {
         "type": "connection",
         "event": "heartbeat",
-        "payload": {"last_id": notification.id},
+        "payload": {"last_id": pushed["id"]},
     }
     await communicator.disconnect()
 
@@ -356,8 +380,124 @@ async def test_a_socket_that_cannot_join_its_groups_is_told_to_retry(
     communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
 
     connected, _ = await communicator.connect()
+    error = await communicator.receive_json_from()
     closed = await communicator.receive_output()
 
     assert connected
+    assert error["payload"]["code"] == "unavailable"
     assert (closed["type"], closed["code"]) == ("websocket.close", CLOSE_TRY_AGAIN)
+    await communicator.disconnect()
+
+
+async def test_since_replays_every_kind_of_event_in_order_each_once(application, user):
+    older = await create(user, "older")
+    doomed = await create(user, "doomed")
+    _, ready = await open_socket(application, user)
+    position = ready["last_id"]
+
+    first = await create(user, "first")
+    second = await create(user, "second")
+    await mark_read(older.id, user)
+    await delete(doomed.id, user)
+    sent = await broadcast("Maintenance")
+    await mark_broadcast_read(sent.id, user)
+    communicator, _ = await open_socket(application, user, f"&since={position}")
+
+    replayed = [await communicator.receive_json_from() for _ in range(6)]
+    synced = await communicator.receive_json_from()
+    assert [(frame["event"], frame["payload"].get("ids")) for frame in replayed] == [
+        ("created", None),
+        ("created", None),
+        ("read", [older.id]),
+        ("deleted", [doomed.id]),
+        ("broadcast", None),
+        ("broadcast_read", [sent.id]),
+    ]
+    assert [
+        replayed[0]["payload"]["notification"]["id"],
+        replayed[1]["payload"]["notification"]["id"],
+    ] == [first.id, second.id]
+    assert replayed[4]["payload"]["broadcast"]["id"] == sent.id
+    ids = [frame["id"] for frame in replayed]
+    assert ids == sorted(set(ids))
+    assert ids[0] > position
+    # Every replayed frame carries the user's counts now: "first" and "second" unread.
+    assert {frame["payload"]["counts"]["unread"] for frame in replayed} == {2}
+    assert synced["payload"] == {"recovered": True, "count": 6}
+    assert await communicator.receive_nothing()
+    await communicator.disconnect()
+
+
+async def test_a_since_ahead_of_the_stream_is_an_error_frame(application, user):
+    await create(user, "one")
+    ahead = await latest_event_id() + 10
+
+    communicator, _ = await open_socket(application, user, f"&since={ahead}")
+
+    error = await communicator.receive_json_from()
+    assert (error["type"], error["payload"]["code"]) == ("error", "invalid_params")
+    pong = await command(communicator, action="ping", request_id="still-open")
+    assert pong["event"] == "pong"
+    await communicator.disconnect()
+
+
+async def test_another_users_position_reveals_nothing(application, user, other_user):
+    await create(other_user, "theirs")
+    their_position = await latest_event_id()
+    await create(user, "mine")
+
+    communicator, _ = await open_socket(application, user, f"&since={their_position}")
+
+    replayed = await communicator.receive_json_from()
+    synced = await communicator.receive_json_from()
+    assert replayed["payload"]["notification"]["message"] == "mine"
+    assert synced["payload"] == {"recovered": True, "count": 1}
+    await communicator.disconnect()
+
+
+async def test_a_broadcast_frame_carries_each_users_own_counts(application, user, other_user):
+    await create(user, "unread one")
+    first, _ = await open_socket(application, user)
+    second, _ = await open_socket(application, other_user)
+
+    await broadcast("Hello all")
+
+    mine = await first.receive_json_from()
+    theirs = await second.receive_json_from()
+    assert mine["id"] == theirs["id"]
+    assert mine["payload"]["counts"]["unread"] == 1
+    assert theirs["payload"]["counts"]["unread"] == 0
+    for communicator in (first, second):
+        await communicator.disconnect()
+
+
+async def test_a_channel_layer_that_cannot_open_a_channel_refuses_with_retry(
+    application, user, monkeypatch
+):
+    async def unavailable(prefix: str = "specific.") -> str:
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(get_channel_layer(), "new_channel", unavailable)
+    path = f"/ws/notifications/?token={AccessToken.for_user(user)}"
+    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
+
+    connected, _ = await communicator.connect()
+    error = await communicator.receive_json_from()
+    closed = await communicator.receive_output()
+
+    assert connected
+    assert error["payload"]["code"] == "unavailable"
+    assert (closed["type"], closed["code"]) == ("websocket.close", CLOSE_TRY_AGAIN)
+    await communicator.disconnect()
+
+
+async def test_deeply_nested_json_is_an_error_frame(application, user):
+    communicator, _ = await open_socket(application, user)
+
+    await communicator.send_to(text_data="[" * 20000 + "]" * 20000)
+
+    error = await communicator.receive_json_from()
+    assert error["payload"]["code"] == "invalid_json"
+    pong = await command(communicator, action="ping", request_id="after")
+    assert pong["event"] == "pong"
     await communicator.disconnect()

@@ -4,9 +4,11 @@ import pytest
 from django.utils import timezone
 
 from notifications import selectors
+from notifications.models import Event
 from notifications.tests.factories import (
     BroadcastFactory,
     BroadcastReceiptFactory,
+    EventFactory,
     NotificationFactory,
 )
 
@@ -52,37 +54,60 @@ def test_unread_counts(user, other_user):
 
     assert selectors.unread_count(user) == 3
     assert selectors.unread_counts_by_category(user) == {"general": 1, "project": 2}
-    assert selectors.unread_counts_for_users([user.id, other_user.id, 0]) == {
-        user.id: 3,
-        other_user.id: 1,
-        0: 0,
+    assert selectors.counts_for_users([user.id, other_user.id, 0]) == {
+        user.id: {
+            "unread": 3,
+            "by_category": {"general": {"unread": 1}, "project": {"unread": 2}},
+        },
+        other_user.id: {"unread": 1, "by_category": {"quote": {"unread": 1}}},
+        0: {"unread": 0, "by_category": {}},
+    }
+    assert selectors.counts(user) == selectors.counts_for_users([user.id])[user.id]
+
+
+def stream_events(recipient, count: int = 1) -> list[Event]:
+    return EventFactory.create_batch(count, recipient=recipient)
+
+
+def test_latest_position_counts_own_and_every_user_events(user, other_user):
+    assert selectors.latest_position(user) == 0
+    own = stream_events(user)[-1]
+    stream_events(other_user)
+    assert selectors.latest_position(user) == own.pk
+
+    everyone = stream_events(None)[-1]
+    stream_events(other_user)
+
+    assert selectors.latest_position(user) == everyone.pk
+    assert selectors.latest_positions([user.id, other_user.id]) == {
+        user.id: everyone.pk,
+        other_user.id: selectors.latest_position(other_user),
     }
 
 
-def test_latest_id(user, other_user):
-    assert selectors.latest_id(user) == 0
-    NotificationFactory(recipient=user)
-    newest = NotificationFactory(recipient=user)
-    NotificationFactory(recipient=other_user)
+def test_events_after_is_oldest_first_own_and_every_user(user, other_user):
+    seen = stream_events(user)[0]
+    missed = [*stream_events(user, 2), *stream_events(None), *stream_events(user)]
+    stream_events(other_user)
 
-    assert selectors.latest_id(user) == newest.pk
-
-
-def test_missed_since_is_oldest_first_and_complete_within_the_limit(user, other_user):
-    seen = NotificationFactory(recipient=user)
-    missed = NotificationFactory.create_batch(3, recipient=user)
-    NotificationFactory(recipient=other_user)
-
-    assert selectors.missed_since(user, seen.pk, limit=3) == (missed, True)
-    assert selectors.missed_since(user, missed[-1].pk, limit=3) == ([], True)
+    assert selectors.events_after(user, seen.pk, limit=4) == (missed, True)
+    assert selectors.events_after(user, missed[-1].pk, limit=4) == ([], True)
 
 
-def test_missed_since_a_gap_beyond_the_limit_returns_nothing(user):
-    seen = NotificationFactory(recipient=user)
-    NotificationFactory.create_batch(4, recipient=user)
+def test_events_after_a_gap_beyond_the_limit_returns_nothing(user):
+    seen = stream_events(user)[0]
+    stream_events(user, 4)
 
     # Never a partial replay: the client is told to reload instead.
-    assert selectors.missed_since(user, seen.pk, limit=3) == ([], False)
+    assert selectors.events_after(user, seen.pk, limit=3) == ([], False)
+
+
+def test_events_after_a_pruned_position_returns_nothing(user):
+    seen, *_ = stream_events(user, 3)
+    Event.objects.filter(pk=seen.pk).delete()
+
+    assert selectors.events_after(user, seen.pk, limit=10) == ([], False)
+    assert selectors.events_after(user, 0, limit=10)[1] is True
 
 
 def test_broadcasts_for_carries_the_users_read_state(user, other_user):

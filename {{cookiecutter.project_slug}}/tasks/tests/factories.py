@@ -1,18 +1,11 @@
-"""Factories for users, tasks and comments."""
+"""Factories for tasks and comments; users come from the one user factory."""
 
 import factory
-from django.contrib.auth import get_user_model
 
+from notifications.tests.factories import UserFactory
 from tasks.models import Comment, Task
 
-
-class UserFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = get_user_model()
-        django_get_or_create = ["username"]
-
-    username = factory.Sequence(lambda n: f"user{n}")
-    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+__all__ = ["CommentFactory", "TaskFactory", "UserFactory"]
 
 
 class TaskFactory(factory.django.DjangoModelFactory):

@@ -56,7 +56,6 @@ async function reload() {
   list.replaceChildren();
   showPage(page);
   await refreshUnreadCount();
-  return page.results.length ? page.results[0].id : 0;
 }
 
 async function loadMore() {
@@ -225,24 +224,28 @@ function showLoadError(error) {
 }
 
 async function main() {
-  let lastId = null;
-  try {
-    lastId = await reload();
-  } catch (error) {
-    showLoadError(error);
-  }
+  const loaded = { any: false, online: false };
   const client = new NotificationClient({
     url: urls.socket,
     ticketUrl: urls.ticket,
-    // The socket replays anything newer than the list just loaded.
-    lastId,
+    // Start from the server's newest position; the list is loaded once the socket is ready,
+    // so every later change arrives live and nothing falls between the two.
+    lastId: null,
     onNotification(notification) {
       upsert(notification);
       toast(notification.title ? notification : { ...notification, title: "New notification" });
     },
     onUnreadCount: setUnreadCount,
     onEvent: applyEvent,
-    onState: showState,
+    onState(state, detail) {
+      showState(state, detail);
+      // Loaded when the socket is first ready; shown anyway if it cannot connect yet.
+      const first = state === "online" ? !loaded.online : !loaded.any && state !== "connecting";
+      if (!first) return;
+      loaded.any = true;
+      loaded.online ||= state === "online";
+      reload().catch(showLoadError);
+    },
     onResync: () => reload().catch(showLoadError),
   });
   client.start();

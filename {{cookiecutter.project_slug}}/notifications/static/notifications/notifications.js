@@ -2,13 +2,15 @@
  * NotificationClient: a dependency-free client for the ws/notifications/ socket.
  *
  * It authenticates with a one-time ticket from ws_auth/ (or a JWT, or the session), reconnects
- * with exponential backoff and jitter, and never loses a notification: it reconnects with
- * ?since=<newest id seen>, drops duplicates by id, and calls onResync when the server could not
- * replay everything, so the page reloads its list over REST.
+ * with exponential backoff and jitter, and never loses an event: every event frame carries its
+ * stream position (`id`); the client reconnects with ?since=<last position seen>, drops
+ * duplicates by position, and calls onResync when the server could not replay everything, so
+ * the page reloads its list over REST.
  *
  *   const client = new NotificationClient({
- *     lastId: newestIdShown,
+ *     lastId: null,                      // a stream position, or null to start from now
  *     onNotification: (notification) => ...,
+ *     onCounts: (counts) => ...,         // {unread, by_category}
  *     onUnreadCount: (count) => ...,
  *     onState: (state, detail) => ...,   // connecting, online, offline, unauthorized, closed
  *     onEvent: (frame) => ...,           // read, unread, deleted, broadcast, errors...
@@ -23,20 +25,21 @@ const DEFAULTS = {
   ticketUrl: "/api/notifications/ws_auth/",
   // A function returning a JWT access token (or a promise of one); used instead of a ticket.
   getToken: null,
-  // The newest notification id the page already shows; null when it shows none yet.
+  // The stream position the page is up to date with; null to start from the server's newest.
   lastId: null,
   minDelay: 500,
   maxDelay: 30000,
   requestTimeout: 10000,
   onNotification() {},
+  onCounts() {},
   onUnreadCount() {},
   onState() {},
   onEvent() {},
   onResync() {},
 };
 
-// Ids remembered to drop duplicates. Replays only hold ids newer than the last one seen, so a
-// bounded window is enough.
+// Positions remembered to drop duplicates. Replays only hold positions newer than the last one
+// seen, so a bounded window is enough.
 const SEEN_LIMIT = 1000;
 
 export class NotificationClient {
@@ -200,7 +203,12 @@ export class NotificationClient {
     }
     const payload = frame.payload ?? {};
     this.settle(frame, payload);
-    if (typeof payload.unread_count === "number") this.options.onUnreadCount(payload.unread_count);
+    // A stream event seen before (live and then replayed) is dropped whole.
+    if (typeof frame.id === "number" && !this.remember(frame.id)) return;
+    if (payload.counts) {
+      this.options.onCounts(payload.counts);
+      this.options.onUnreadCount(payload.counts.unread);
+    }
 
     switch (`${frame.type}/${frame.event}`) {
       case "connection/ready":
@@ -222,9 +230,7 @@ export class NotificationClient {
         if (!payload.recovered) this.options.onResync(payload);
         break;
       case "notifications/created":
-        if (payload.notification && this.remember(payload.notification.id)) {
-          this.options.onNotification(payload.notification, frame);
-        }
+        if (payload.notification) this.options.onNotification(payload.notification, frame);
         return;
     }
     this.options.onEvent(frame);
@@ -241,7 +247,7 @@ export class NotificationClient {
     return this.serverLastId !== null && (this.lastId === null || this.serverLastId > this.lastId);
   }
 
-  /** True the first time an id is seen; the last id only moves forward. */
+  /** True the first time a position is seen; the last position only moves forward. */
   remember(id) {
     if (this.seen.has(id)) return false;
     this.seen.add(id);

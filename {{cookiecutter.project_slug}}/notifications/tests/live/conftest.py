@@ -5,15 +5,19 @@ notifications are created by separate `manage.py` processes, as a worker would c
 A missing redis-server skips these tests, or fails them when NOTIFICATIONS_REQUIRE_SERVICES=1.
 """
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.asyncio import client as websockets_client
 
 from notifications.tests.servers import (
     HOST,
@@ -101,10 +105,16 @@ def create_users(live_env: dict[str, str]) -> Callable[..., dict[str, dict[str, 
 
 
 class Daphne:
+    """A daphne process on a free port; `kill()` and `start()` again keep the port."""
+
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
+        self.env = env
         self.log = log
-        with log.open("w") as output:
+        self.start()
+
+    def start(self) -> None:
+        with self.log.open("a") as output:
             self.process = subprocess.Popen(
                 [
                     sys.executable,
@@ -117,11 +127,19 @@ class Daphne:
                     "config.asgi:application",
                 ],
                 cwd=PROJECT_DIR,
-                env=env,
+                env=self.env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
             )
         wait_for_port(self.port, self.process, "daphne")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, as when a machine or container dies."""
+        self.process.kill()
+        self.process.wait()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
 
     @property
     def origin(self) -> str:
@@ -129,6 +147,19 @@ class Daphne:
 
     def url(self, query: str) -> str:
         return f"ws://{HOST}:{self.port}/ws/notifications/?{query}"
+
+    def http(self, method: str, path: str, token: str) -> tuple[int, Any]:
+        """An API request with a JWT; the status and the JSON body."""
+        request = urllib.request.Request(  # noqa: S310 (an http:// URL built here)
+            f"{self.origin}{path}",
+            method=method,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
 
 
 @pytest.fixture
@@ -144,3 +175,72 @@ def start_daphne(live_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[
     yield start
     for server in started:
         stop(server.process)
+
+
+# Seconds to wait for a frame that must arrive; generous, because CI machines are slow.
+PATIENCE = 20.0
+
+Frame = dict[str, Any]
+
+
+class LiveSocket:
+    """A WebSocket client that reads frames one by one, as the browser client would."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    @classmethod
+    async def open(cls, server: Daphne, token: str, query: str = "") -> "LiveSocket":
+        connection = await websockets_client.connect(
+            server.url(f"token={token}{query}"), origin=server.origin, open_timeout=PATIENCE
+        )
+        return cls(connection)
+
+    async def next(self) -> Frame:
+        return json.loads(await asyncio.wait_for(self.connection.recv(), PATIENCE))
+
+    async def until(self, predicate: Callable[[Frame], bool]) -> Frame:
+        while not predicate(frame := await self.next()):
+            pass
+        return frame
+
+    async def ready(self) -> dict[str, Any]:
+        return (await self.until(lambda frame: frame.get("event") == "ready"))["payload"]
+
+    async def events_until_synced(self) -> tuple[list[Frame], Frame]:
+        """Every stream event before `synced`, in order, and the `synced` payload."""
+        replayed = []
+        while (frame := await self.next())["event"] != "synced":
+            if "id" in frame:
+                replayed.append(frame)
+        return replayed, frame["payload"]
+
+    @property
+    def close_code(self) -> int | None:
+        return self.connection.close_code
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+def is_created(notification_id: int) -> Callable[[Frame], bool]:
+    return lambda frame: (
+        frame.get("event") == "created"
+        and frame["payload"]["notification"]["id"] == notification_id
+    )
+
+
+async def manage_async(env: dict[str, str], *args: str) -> tuple[str, str]:
+    """Run a management command in its own process, as a worker would; stdout and stderr."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "manage.py",
+        *args,
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    return stdout.decode(), stderr.decode()

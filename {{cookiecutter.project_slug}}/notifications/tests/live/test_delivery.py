@@ -9,6 +9,7 @@ from notifications.tests.live.conftest import LiveSocket, is_created, manage_asy
 
 pytestmark = pytest.mark.live
 
+
 async def notify(env: dict[str, str], username: str, message: str) -> int:
     """The id of a notification created by `manage.py notify` in another process."""
     stdout, _ = await manage_async(env, "notify", username, message)

@@ -58,8 +58,9 @@ async def change_while_away(
     return {**changed, "stderr": stderr}
 
 
-def assert_the_six_events(replayed: list[dict[str, Any]], changed: dict[str, Any], older: int,
-                          doomed: int) -> None:
+def assert_the_six_events(
+    replayed: list[dict[str, Any]], changed: dict[str, Any], older: int, doomed: int
+) -> None:
     assert [frame["event"] for frame in replayed] == [
         "created",
         "created",
@@ -77,7 +78,9 @@ def assert_the_six_events(replayed: list[dict[str, Any]], changed: dict[str, Any
     assert positions == sorted(set(positions)), "in order, each once"
 
 
-async def prepare(env: dict[str, str], server: Daphne, user: dict[str, Any]) -> tuple[int, int, int]:
+async def prepare(
+    env: dict[str, str], server: Daphne, user: dict[str, Any]
+) -> tuple[int, int, int]:
     """Two notifications to change later, and the position of a client that saw them."""
     older = await notify(env, user["name"], "older")
     doomed = await notify(env, user["name"], "doomed")

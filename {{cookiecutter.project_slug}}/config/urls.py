@@ -22,3 +22,9 @@ urlpatterns = [
     path("", include("notifications.pages")),
 {%- endif %}
 ]
+
+# JSON under /api/, Django's pages elsewhere (config/errors.py).
+handler400 = "config.errors.bad_request"
+handler403 = "config.errors.permission_denied"
+handler404 = "config.errors.page_not_found"
+handler500 = "config.errors.server_error"

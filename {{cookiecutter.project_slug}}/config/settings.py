@@ -158,7 +158,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
+        # Per user: marks, deletes.
         "notification_writes": env.str("THROTTLE_NOTIFICATION_WRITES", default="120/min"),
+        # Per user: ws_auth tickets, apart from writes so a busy page can still reconnect.
+        "ws_tickets": env.str("THROTTLE_WS_TICKETS", default="30/min"),
+        # Per client address: token/ and token/refresh/.
+        "tokens": env.str("THROTTLE_TOKENS", default="20/min"),
+{%- if cookiecutter.include_example_domain == "y" %}
+        # Per user: task and comment writes, each of which may notify other users.
+        "task_writes": env.str("THROTTLE_TASK_WRITES", default="30/min"),
+{%- endif %}
     },
     "EXCEPTION_HANDLER": "notifications.exceptions.json_exception_handler",
 }

@@ -8,7 +8,7 @@ from rest_framework import exceptions, generics
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from notifications import categories, selectors, tickets
@@ -24,6 +24,7 @@ from notifications.serializers import (
     UnreadCountSerializer,
 )
 from notifications.services import NotificationService
+from notifications.throttling import ScopedRateThrottle
 
 
 class WriteThrottleMixin:
@@ -184,7 +185,7 @@ class WebSocketTicketView(APIView):
     """
 
     throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "notification_writes"
+    throttle_scope = "ws_tickets"
 
     @extend_schema(responses=OpenApiResponse(TicketSerializer), operation_id="ws_auth_retrieve")
     def get(self, request: Request) -> Response:

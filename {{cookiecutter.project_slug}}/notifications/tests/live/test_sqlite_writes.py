@@ -1,7 +1,6 @@
 """SQLite as the default database: concurrent writes through a real daphne wait, never fail."""
 
 import json
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -9,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from notifications.tests.live.conftest import Daphne, manage
-from notifications.tests.servers import stop
+from notifications.tests.servers import http_json, stop
 
 pytestmark = pytest.mark.live
 
@@ -31,21 +30,13 @@ print(json.dumps(seeded))
 """
 
 
-def toggle(base: str, token: str, notification_id: int) -> list[int]:
+def toggle(port: int, token: str, notification_id: int) -> list[int]:
     """Mark one notification read and unread in turn; the status of every write."""
     statuses = []
     for index in range(WRITES_PER_THREAD):
         action = "mark_read" if index % 2 == 0 else "mark_unread"
-        request = urllib.request.Request(
-            f"{base}/api/notifications/user/{notification_id}/{action}/",
-            method="POST",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                statuses.append(response.status)
-        except urllib.error.HTTPError as error:
-            statuses.append(error.code)
+        path = f"/api/notifications/user/{notification_id}/{action}/"
+        statuses.append(http_json(port, "POST", path, token=token)[0])
     return statuses
 
 
@@ -61,7 +52,7 @@ def test_concurrent_writes_on_a_sqlite_file_all_succeed(live_env, tmp_path: Path
     server = Daphne(env, tmp_path / "daphne.log")
     try:
         with ThreadPoolExecutor(THREADS) as pool:
-            results = pool.map(lambda pair: toggle(server.origin, *pair), seeded.values())
+            results = pool.map(lambda pair: toggle(server.port, *pair), seeded.values())
             statuses = Counter(status for result in results for status in result)
     finally:
         stop(server.process)

@@ -37,9 +37,9 @@ def write_env() -> None:
     alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
     secret_key = "".join(secrets.choice(alphabet) for _ in range(64))
     (ROOT / ".env").write_text(
-        "# Local development settings; never commit this file.\n"
+        "# Read by every process started in this folder; never commit this file.\n"
+        "# No DEBUG here: debug mode is asked for per command (`make dev` sets DEBUG=true).\n"
         f"SECRET_KEY={secret_key}\n"
-        "DEBUG=true\n"
         "# DATABASE_URL=postgres://user:password@127.0.0.1:5432/dbname\n"
         "# REDIS_URL=redis://127.0.0.1:6379/0\n"
     )

@@ -88,6 +88,18 @@ def test_env_holds_a_fresh_secret(cookies):
     assert key.group(1) not in (Path(second) / ".env").read_text()
 
 
+def test_env_leaves_debug_off_for_every_process(cookies):
+    project = Path(cookies.bake().project_path)
+    assert not re.search(r"^\s*DEBUG\s*=", (project / ".env").read_text(), re.M)
+
+    env = {**project_env(), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env.pop("DEBUG", None)
+    code = "from django.conf import settings; print(settings.DEBUG)"
+    output = run(project, sys.executable, "-c", code, env=env)
+
+    assert output.strip().splitlines()[-1] == "False"
+
+
 @pytest.mark.parametrize(
     ("slug", "message"),
     [

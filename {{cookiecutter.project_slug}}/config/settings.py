@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.errors.ApiBodySizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -79,6 +80,16 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Concurrent writers queue instead of failing with "database is locked": a transaction
+    # takes the write lock when it begins (IMMEDIATE), and a writer waits up to `timeout`
+    # seconds for it. WAL lets reads go on during a write.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.int("SQLITE_BUSY_TIMEOUT", default=20),
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        **DATABASES["default"].get("OPTIONS", {}),
+    }
 
 # REDIS: channel layer and cache (the cache holds WebSocket tickets)
 # ------------------------------------------------------------------------------
@@ -147,7 +158,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
+        # Per user: marks, deletes.
         "notification_writes": env.str("THROTTLE_NOTIFICATION_WRITES", default="120/min"),
+        # Per user: ws_auth tickets, apart from writes so a busy page can still reconnect.
+        "ws_tickets": env.str("THROTTLE_WS_TICKETS", default="30/min"),
+        # Per client address: token/ and token/refresh/.
+        "tokens": env.str("THROTTLE_TOKENS", default="20/min"),
+{%- if cookiecutter.include_example_domain == "y" %}
+        # Per user: task and comment writes, each of which may notify other users.
+        "task_writes": env.str("THROTTLE_TASK_WRITES", default="30/min"),
+{%- endif %}
     },
     "EXCEPTION_HANDLER": "notifications.exceptions.json_exception_handler",
 }

@@ -9,6 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from notifications.categories import UnknownCategory
+from notifications.tickets import TicketStoreUnavailable
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = 503
+    default_detail = "Temporarily unavailable; retry shortly."
+    default_code = "service_unavailable"
 
 
 def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -17,6 +24,8 @@ def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
         exc = exceptions.NotFound()
     elif isinstance(exc, UnknownCategory):
         exc = exceptions.NotFound(str(exc))
+    elif isinstance(exc, TicketStoreUnavailable):
+        exc = ServiceUnavailable("WebSocket tickets cannot be issued right now; retry shortly.")
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages

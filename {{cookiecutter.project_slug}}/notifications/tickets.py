@@ -12,9 +12,16 @@ from django.core.cache import cache
 PREFIX = "notifications:ws-ticket:"
 
 
+class TicketStoreUnavailable(Exception):
+    """The shared cache cannot store a ticket (Redis down): the client retries later."""
+
+
 def issue_ticket(user_id: int) -> str:
     ticket = str(uuid.uuid4())
-    cache.set(PREFIX + ticket, user_id, timeout=settings.NOTIFICATIONS_TICKET_TTL)
+    try:
+        cache.set(PREFIX + ticket, user_id, timeout=settings.NOTIFICATIONS_TICKET_TTL)
+    except Exception as error:
+        raise TicketStoreUnavailable("The ticket store is unreachable.") from error
     return ticket
 
 

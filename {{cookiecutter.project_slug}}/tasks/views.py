@@ -3,11 +3,11 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import get_object_or_404
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from notifications.pagination import IdCursorPagination
 from tasks import selectors, services
 from tasks.models import Task
 from tasks.serializers import (
@@ -19,10 +19,7 @@ from tasks.serializers import (
 )
 
 
-class TaskPagination(CursorPagination):
-    """Pages on the id, which only grows, so pages never skip or repeat a task."""
-
-    ordering = "-id"
+class TaskPagination(IdCursorPagination):
     # Tasks per page: enough for a board column, small enough for one quick query.
     page_size = 50
 
@@ -38,12 +35,15 @@ def visible_task(request: Request, pk: int) -> Task:
 
 
 class TaskListView(APIView):
+    # Read by the schema generator too, which then documents the paginated envelope.
+    pagination_class = TaskPagination
+
     @extend_schema(parameters=[TaskListQuerySerializer], responses=TaskSerializer(many=True))
     def get(self, request: Request) -> Response:
         query = TaskListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         tasks = selectors.tasks_visible_to(request.user, **query.validated_data)
-        paginator = TaskPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(tasks, request, view=self)
         return paginator.get_paginated_response(TaskSerializer(page, many=True).data)
 
@@ -70,10 +70,12 @@ class TaskDetailView(APIView):
 
 
 class TaskCommentListView(APIView):
+    pagination_class = CommentPagination
+
     @extend_schema(responses=CommentSerializer(many=True))
     def get(self, request: Request, pk: int) -> Response:
         comments = selectors.comments_on(visible_task(request, pk))
-        paginator = CommentPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(comments, request, view=self)
         return paginator.get_paginated_response(CommentSerializer(page, many=True).data)
 

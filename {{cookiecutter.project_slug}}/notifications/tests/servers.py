@@ -1,11 +1,14 @@
 """Real server processes for live and browser tests: free ports, start, wait, stop."""
 
+import http.client
+import json
 import os
 import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,6 +28,23 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return sock.getsockname()[1]
+
+
+def http_json(
+    port: int, method: str, path: str, *, token: str | None = None, body: Any = None
+) -> tuple[int, Any]:
+    """The status and JSON body of one request to a server on loopback."""
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    connection = http.client.HTTPConnection(HOST, port, timeout=60)
+    try:
+        data = json.dumps(body) if body is not None else None
+        connection.request(method, path, body=data, headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        connection.close()
 
 
 def wait_for_port(port: int, process: subprocess.Popen, name: str, timeout: float = 30) -> None:

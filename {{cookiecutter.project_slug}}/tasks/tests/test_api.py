@@ -1,5 +1,6 @@
 """The tasks API: scoping, input validation and the actor of each write."""
 
+import base64
 from http import HTTPStatus
 
 import pytest
@@ -199,3 +200,37 @@ def test_anonymous_requests_are_a_401(anonymous_client, strangers_task, method, 
 
     assert response.status_code == HTTPStatus.UNAUTHORIZED
     assert not Task.objects.exclude(pk=strangers_task.pk).exists()
+
+
+def cursor_with_position(position: str) -> str:
+    """A well-formed cursor whose position is not an id."""
+    return base64.b64encode(f"p={position}".encode()).decode()
+
+
+@pytest.mark.parametrize("url", [list_url, comments_url])
+def test_a_cursor_positioned_on_a_non_number_is_a_404(api_client, user, url):
+    task = TaskFactory(created_by=user)
+
+    response = api_client.get(url(task), {"cursor": cursor_with_position("abc")})
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert response.json() == {"detail": "Invalid cursor"}
+
+
+def test_a_page_size_that_is_not_a_positive_number_is_a_400(api_client):
+    response = api_client.get(list_url(), {"page_size": "0"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "page_size" in response.json()
+
+
+@pytest.mark.parametrize("path", ["/api/tasks/", "/api/tasks/{id}/comments/"])
+def test_the_schema_documents_task_lists_as_pages(api_client, path):
+    schema = api_client.get(reverse("schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    components = schema.json()["components"]["schemas"]
+    operation = schema.json()["paths"][path]["get"]
+
+    reference = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page = components[reference.rsplit("/", 1)[-1]]
+    assert {"next", "previous", "results"} <= set(page["properties"])
+    assert {"cursor", "page_size"} <= {parameter["name"] for parameter in operation["parameters"]}

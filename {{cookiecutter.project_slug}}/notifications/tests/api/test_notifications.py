@@ -9,7 +9,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.throttling import ScopedRateThrottle
 
 from notifications.models import Notification
 from notifications.tests.factories import BroadcastFactory, NotificationFactory
@@ -343,9 +342,10 @@ def test_unread_count(api_client, user):
 # Throttling -------------------------------------------------------------------------------
 
 
-def test_writes_are_throttled_and_reads_are_not(api_client, user, monkeypatch):
+def test_writes_are_throttled_and_reads_are_not(api_client, user, settings):
     cache.clear()
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"notification_writes": "2/min"})
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "notification_writes": "2/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     notification = NotificationFactory(recipient=user)
     mark_read = url("user-mark-read", pk=notification.pk)
 

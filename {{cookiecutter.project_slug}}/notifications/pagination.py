@@ -1,0 +1,41 @@
+"""Cursor pagination on the id, shared by every list of the API."""
+
+from rest_framework import exceptions
+from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.request import Request
+
+
+def is_number(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts characters that int() rejects, like "²"."""
+    return text.isascii() and text.isdigit()
+
+
+class IdCursorPagination(CursorPagination):
+    """Pages positioned on the id, which is unique and only grows: no page skips or repeats.
+
+    Stricter than DRF about input: a page size or cursor position that is not a positive
+    integer is a 400 or a 404, never a silent default or a database error.
+    """
+
+    ordering = "-id"
+    page_size = 20
+    page_size_query_param = "page_size"
+    # One query whatever the size; the cap bounds the payload and the serialization time.
+    max_page_size = 100
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not is_number(raw) or int(raw) < 1:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: ["A positive integer is required."]}
+            )
+        return min(int(raw), self.max_page_size)
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        cursor = super().decode_cursor(request)
+        # DRF leaves the position unchecked; it is compared with the id in the query.
+        if cursor is not None and cursor.position is not None and not is_number(cursor.position):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor

@@ -1,0 +1,42 @@
+"""Rate limits of the API: rates read per request, and open when their cache is down."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework import throttling
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+
+logger = logging.getLogger(__name__)
+
+
+class ScopedRateThrottle(throttling.ScopedRateThrottle):
+    """DRF's scoped throttle (the view's `throttle_scope`), with two changes.
+
+    Rates come from settings at each request, where DRF copies them once at import, so a
+    changed setting (or a test's override) applies at once. A cache that cannot be reached
+    (Redis down) lets the request through and logs a warning: a rate limit must not turn an
+    outage of the cache into an outage of the API.
+    """
+
+    # DRF's attribute name, read by get_rate().
+    @property
+    def THROTTLE_RATES(self) -> dict[str, str | None]:
+        return api_settings.DEFAULT_THROTTLE_RATES
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except ImproperlyConfigured:
+            raise
+        except Exception:
+            logger.warning("Rate limit skipped: its cache is unreachable.", exc_info=True)
+            return True
+
+
+class ClientAddressRateThrottle(ScopedRateThrottle):
+    """Counts per client address, signed in or not: for the views that sign a client in."""
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -1,0 +1,89 @@
+"""Every close code a client can see, through a real daphne: the code and the frame before it.
+
+The communicator of the unit tests accepts any close code; daphne refuses some (1013), so
+each documented code is asserted here against the real server.
+"""
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from websockets.asyncio import client as websockets_client
+from websockets.exceptions import ConnectionClosed
+
+from notifications import consumers
+from notifications.tests.live.conftest import PATIENCE, Daphne, manage
+
+pytestmark = pytest.mark.live
+
+# A token for `username` that expires in `seconds`, signed with the live processes' key.
+SHORT_TOKEN = """
+from datetime import timedelta
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.tokens import AccessToken
+token = AccessToken.for_user(get_user_model().objects.get(username=username))
+token.set_exp(lifetime=timedelta(seconds=seconds))
+print(token)
+"""
+
+
+async def refused(server: Daphne, query: str) -> tuple[dict, int]:
+    """The error frame and the close code a refused socket gets."""
+    async with websockets_client.connect(
+        server.url(query), origin=server.origin, open_timeout=PATIENCE
+    ) as connection:
+        error = json.loads(await asyncio.wait_for(connection.recv(), PATIENCE))
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(connection.recv(), PATIENCE)
+        assert connection.close_code is not None
+        return error, connection.close_code
+
+
+async def frames_until_closed(connection: websockets_client.ClientConnection) -> list[dict]:
+    frames = []
+    try:
+        while True:
+            frames.append(json.loads(await asyncio.wait_for(connection.recv(), PATIENCE)))
+    except ConnectionClosed:
+        return frames
+
+
+async def test_bad_credentials_close_with_4401_after_an_error_frame(start_daphne, create_users):
+    create_users("hal")
+    server = start_daphne()
+
+    for query in ("token=not-a-jwt", "uuid=00000000-0000-0000-0000-000000000000"):
+        error, code = await refused(server, query)
+        assert (error["type"], error["payload"]["code"]) == ("error", "unauthorized")
+        assert error["payload"]["message"]
+        assert code == consumers.CLOSE_UNAUTHORIZED == 4401
+
+
+async def test_an_access_token_that_expires_closes_with_4401(start_daphne, create_users, live_env):
+    create_users("ida")
+    server = start_daphne()
+    token = (
+        manage(live_env, "shell", "-c", f"username = 'ida'\nseconds = 2\n{SHORT_TOKEN}")
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+
+    async with websockets_client.connect(
+        server.url(f"token={token}"), origin=server.origin, open_timeout=PATIENCE
+    ) as connection:
+        frames = await frames_until_closed(connection)
+        code = connection.close_code
+
+    assert frames[0]["event"] == "ready"
+    assert frames[-1]["payload"]["code"] == "token_expired"
+    assert code == consumers.CLOSE_UNAUTHORIZED
+    assert "1011" not in server.log_text()
+
+
+def test_every_close_code_the_consumer_sends_is_in_the_readme():
+    readme = (Path(consumers.__file__).resolve().parents[1] / "README.md").read_text()
+    codes = [value for name, value in vars(consumers).items() if name.startswith("CLOSE_")]
+    assert sorted(codes) == [4401, 4503]
+    for code in codes:
+        assert f"| **{code}** |" in readme

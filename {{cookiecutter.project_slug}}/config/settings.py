@@ -195,6 +195,12 @@ NOTIFICATIONS_REPLAY_LIMIT = env.int("NOTIFICATIONS_REPLAY_LIMIT", default=500)
 NOTIFICATIONS_EVENT_RETENTION_DAYS = env.int("NOTIFICATIONS_EVENT_RETENTION_DAYS", default=7)
 # Lifetime of a one-time WebSocket ticket from ws_auth/.
 NOTIFICATIONS_TICKET_TTL = env.int("NOTIFICATIONS_TICKET_TTL", default=30)
+# Open sockets one user may hold on one server process; more are closed with 4429.
+NOTIFICATIONS_MAX_SOCKETS_PER_USER = env.int("NOTIFICATIONS_MAX_SOCKETS_PER_USER", default=20)
+# Largest WebSocket message daphne accepts (`manage.py serve`); commands are tiny.
+NOTIFICATIONS_WS_MAX_MESSAGE_BYTES = env.int("NOTIFICATIONS_WS_MAX_MESSAGE_BYTES", default=65536)
+# Largest reply to one `list` or `sync` command; a larger replay answers recovered=false.
+NOTIFICATIONS_MAX_REPLY_BYTES = env.int("NOTIFICATIONS_MAX_REPLY_BYTES", default=524288)
 # Seconds between heartbeat frames that carry the newest stream position.
 NOTIFICATIONS_HEARTBEAT_SECONDS = env.int("NOTIFICATIONS_HEARTBEAT_SECONDS", default=25)
 

@@ -1,4 +1,4 @@
-"""App configuration: registers the built-in notification categories."""
+"""App configuration: registers the built-in categories and the account signal receivers."""
 
 from django.apps import AppConfig
 
@@ -8,8 +8,10 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
 
     def ready(self) -> None:
-        from notifications import categories
+        from notifications import categories, signals
         from notifications.models import Level
+
+        signals.connect()
 
         categories.register("general", "General")
         categories.register("project", "Projects")

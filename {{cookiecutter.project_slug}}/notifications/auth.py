@@ -15,9 +15,12 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 
 from notifications import tickets
 
-# Scope keys this middleware sets besides "user": why a socket is anonymous, and when its
-# access token expires (seconds since the epoch), so the consumer can close it then.
+# Scope keys this middleware sets besides "user": why a socket is anonymous, how it
+# authenticated ("token", "ticket" or "session"), whether the ticket store was unreachable, and
+# when its access token expires (seconds since the epoch), so the consumer can close it then.
 AUTH_ERROR = "auth_error"
+AUTH_METHOD = "auth_method"
+AUTH_UNAVAILABLE = "auth_unavailable"
 EXPIRES_AT = "token_expires_at"
 
 
@@ -37,16 +40,23 @@ class NotificationsAuthMiddleware(BaseMiddleware):
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         token = params.get("token", [None])[-1]
         ticket = params.get("uuid", [None])[-1]
+        scope = dict(scope)
         if token is None and ticket is None:
+            scope[AUTH_METHOD] = "session"
             return await self.session_auth(scope, receive, send)
 
-        scope = dict(scope)
         if token is not None:
+            scope[AUTH_METHOD] = "token"
             user, expires_at = await authenticate_token(token)
             scope[EXPIRES_AT] = expires_at
             reason = "Invalid or expired access token."
         else:
-            user = await authenticate_ticket(ticket or "")
+            scope[AUTH_METHOD] = "ticket"
+            try:
+                user = await authenticate_ticket(ticket or "")
+            except tickets.TicketStoreUnavailable:
+                scope[AUTH_UNAVAILABLE] = True
+                user = None
             reason = "Invalid, expired or already used ticket."
         scope["user"] = user or AnonymousUser()
         if user is None:

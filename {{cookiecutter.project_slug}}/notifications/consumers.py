@@ -14,7 +14,7 @@ from django.conf import settings
 from rest_framework import serializers as drf
 
 from notifications import categories, events, positions, selectors
-from notifications.auth import AUTH_ERROR, EXPIRES_AT
+from notifications.auth import AUTH_ERROR, AUTH_METHOD, AUTH_UNAVAILABLE, EXPIRES_AT
 from notifications.models import Notification
 from notifications.serializers import (
     EmptyCommand,
@@ -30,16 +30,21 @@ from notifications.serializers import (
     frame,
     reply_frame,
 )
-from notifications.services import NotificationService
+from notifications.services import NotificationService, session_tag
 
 logger = logging.getLogger(__name__)
 
 # Close codes, all in the private 4000-4999 range (browsers and daphne refuse 1013 and 1011
 # cannot be sent on purpose). The error frame before the close says why.
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_MANY = 4429
 CLOSE_TRY_AGAIN = 4503
 # Largest client frame accepted; commands are tiny, so anything bigger is a mistake or abuse.
+# daphne refuses larger frames before they are queued (`manage.py serve`).
 MAX_FRAME_BYTES = 64 * 1024
+# Commands refused in a row by the throttle before the socket is closed (CLOSE_TOO_MANY): a
+# client that ignores `rate_limited` errors only fills the server's inbound queue.
+MAX_REFUSED_IN_A_ROW = 100
 
 
 class TokenBucket:
@@ -51,13 +56,13 @@ class TokenBucket:
         self.tokens = float(burst)
         self.updated = time.monotonic()
 
-    def take(self) -> bool:
+    def take(self, cost: float = 1.0) -> bool:
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens < 1:
+        if self.tokens < cost:
             return False
-        self.tokens -= 1
+        self.tokens -= cost
         return True
 
 
@@ -80,7 +85,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     there, so a command behaves exactly as the matching REST endpoint.
     """
 
-    # Flood control per socket: sustained commands per second, and the burst allowed.
+    # Flood control per socket: sustained commands per second, and the burst allowed. A
+    # command that reads many rows (`sync`, `list`) costs COMMAND_COSTS tokens instead of one.
     commands_per_second = 20.0
     command_burst = 40
 
@@ -93,6 +99,11 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     counts_text: str = "{}"
     # Live events held back while a replay runs, so none is sent twice or out of order.
     held: list[dict[str, Any]] | None = None
+    # The session a session socket was opened with (closed when it ends), and its tag.
+    session_key: str | None = None
+    session_tag: str | None = None
+    refused_in_a_row = 0
+    registered = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -106,14 +117,35 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             await send({"type": "websocket.accept"})
             await send({"type": "websocket.send", "text": dumps(unavailable_frame())})
             await send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+        finally:
+            # Whatever ended the socket, even a crash that skipped disconnect(): no heartbeat
+            # or group membership outlives it.
+            await self.release()
 
     async def connect(self) -> None:
         self.joined = []
         self.tasks = []
         user = self.scope.get("user")
+        if self.scope.get(AUTH_UNAVAILABLE):
+            await self.accept()
+            await self.send_frame(unavailable_frame())
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
         if user is None or not user.is_authenticated:
             await self.refuse(self.scope.get(AUTH_ERROR, "Authentication required."))
             return
+        stream = positions.for_this_loop()
+        if stream.sockets_of(user.pk) >= settings.NOTIFICATIONS_MAX_SOCKETS_PER_USER:
+            await self.accept()
+            limit = settings.NOTIFICATIONS_MAX_SOCKETS_PER_USER
+            await self.send_frame(
+                error_frame("too_many_sockets", f"At most {limit} open sockets per user.")
+            )
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        if self.scope.get(AUTH_METHOD) == "session":
+            self.session_key = self.scope["session"].session_key
+            self.session_tag = session_tag(self.session_key) if self.session_key else None
         self.held = []
         if not await self.join_groups([events.user_group(user.pk), events.BROADCAST_GROUP]):
             await self.accept()
@@ -136,18 +168,25 @@ class NotificationConsumer(AsyncWebsocketConsumer):
                 await self.send_frame(error_frame(error.code, error.message))
         await self.release_held()
 
-        positions.for_this_loop().join(user.pk)
+        stream.join(user.pk, self.session_key)
+        self.registered = True
         self.tasks.append(asyncio.create_task(self.heartbeat()))
         expires_at = self.scope.get(EXPIRES_AT)
         if expires_at is not None:
             self.tasks.append(asyncio.create_task(self.close_at(expires_at)))
 
     async def disconnect(self, code: int) -> None:
-        for task in self.tasks:
+        await self.release()
+
+    async def release(self) -> None:
+        """Stop the socket's tasks and leave its groups; safe to call more than once."""
+        for task in getattr(self, "tasks", []):
             task.cancel()
-        if self.user_id is not None and self.tasks:
-            positions.for_this_loop().leave(self.user_id)
-        for group in self.joined:
+        self.tasks = []
+        if getattr(self, "registered", False) and self.user_id is not None:
+            self.registered = False
+            positions.for_this_loop().leave(self.user_id, self.session_key)
+        for group in getattr(self, "joined", []):
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)
             except Exception:
@@ -159,17 +198,27 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             return
         request_id = None
         try:
-            if not self.throttle.take():
-                raise CommandError("rate_limited", "Too many commands; slow down.")
             if text_data is None:
                 raise CommandError("binary_not_supported", "Send commands as JSON text frames.")
-            if len(text_data.encode()) > MAX_FRAME_BYTES:
+            if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode()) > MAX_FRAME_BYTES:
                 raise CommandError("too_large", f"Frames are limited to {MAX_FRAME_BYTES} bytes.")
             command = self.parse(text_data)
             request_id = command.get("request_id")
+            if not self.throttle.take(COMMAND_COSTS.get(command.get("action"), 1.0)):
+                self.refused_in_a_row += 1
+                if self.refused_in_a_row > MAX_REFUSED_IN_A_ROW:
+                    await self.end("too_many_commands", "Too many commands.", CLOSE_TOO_MANY)
+                    return
+                raise CommandError("rate_limited", "Too many commands; slow down.")
+            self.refused_in_a_row = 0
             await self.run(command, request_id)
         except CommandError as error:
             await self.send_frame(error_frame(error.code, error.message, request_id))
+        except Exception:
+            # A bug must not take the socket down with a 1011: log it and answer.
+            logger.exception("Command failed")
+            message = "The command failed; it was logged."
+            await self.send_frame(error_frame("server_error", message, request_id))
 
     async def notify_event(self, message: dict[str, Any]) -> None:
         """An event published to one of this socket's groups (events.HANDLER_TYPE)."""
@@ -179,6 +228,11 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         await self.send_event(message)
 
     async def send_event(self, message: dict[str, Any]) -> None:
+        revoke = message.get("revoke")
+        if revoke is not None and revoke.get("session") in (None, self.session_tag):
+            await self.send(text_data=message["text"])
+            await self.end("session_ended", "Signed out; sign in again.", CLOSE_UNAUTHORIZED)
+            return
         if "text" in message:
             self.counts_text = message["counts"]
             text = message["text"]
@@ -259,7 +313,11 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             self.user_id, since, limit=settings.NOTIFICATIONS_REPLAY_LIMIT
         )
         counts = selectors.counts(self.user_id) if rows else None
-        return [event_frame(row.pk, row.kind, row.payload, counts) for row in rows], recovered
+        frames = [event_frame(row.pk, row.kind, row.payload, counts) for row in rows]
+        if len(within_bytes(frames, settings.NOTIFICATIONS_MAX_REPLY_BYTES)) < len(frames):
+            # Too large to send at once: like a gap past the cap, the client reloads over REST.
+            return [], False
+        return frames, recovered
 
     @database_sync_to_async
     def run_mark_read(self, notification_id: int, category: str | None) -> dict[str, Any]:
@@ -287,10 +345,11 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             queryset = queryset.filter(id__lt=params["before"])
         limit = params["limit"]
         rows = list(queryset[: limit + 1])
-        return {
-            "notifications": NotificationSerializer(rows[:limit], many=True).data,
-            "has_more": len(rows) > limit,
-        }
+        page = within_bytes(
+            NotificationSerializer(rows[:limit], many=True).data,
+            settings.NOTIFICATIONS_MAX_REPLY_BYTES,
+        )
+        return {"notifications": page, "has_more": len(rows) > len(page)}
 
     # Plumbing ----------------------------------------------------------------------------
 
@@ -312,16 +371,28 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         return True
 
     async def heartbeat(self) -> None:
+        """Beat with the newest position; close if the user or the session is gone."""
         stream = positions.for_this_loop()
+        user_id = self.user_id or 0
         while True:
-            latest = await stream.next_beat(self.user_id or 0)
-            last_id = max(latest or 0, self.position)
+            beat = await stream.next_beat()
+            if beat.complete and user_id not in beat.active_users:
+                await self.end("account_inactive", "The account is inactive.", CLOSE_UNAUTHORIZED)
+                return
+            if beat.complete and self.session_key and self.session_key not in beat.live_sessions:
+                await self.end("session_ended", "Signed out; sign in again.", CLOSE_UNAUTHORIZED)
+                return
+            last_id = max(beat.positions.get(user_id, 0), self.position)
             await self.send_frame(frame("connection", "heartbeat", {"last_id": last_id}))
+
+    async def end(self, code: str, message: str, close_code: int) -> None:
+        """Say why, then close: the error frame carries the reason daphne cannot send."""
+        await self.send_frame(error_frame(code, message))
+        await self.close(code=close_code)
 
     async def close_at(self, expires_at: float) -> None:
         await asyncio.sleep(max(0.0, expires_at - time.time()))
-        await self.send_frame(error_frame("token_expired", "Access token expired."))
-        await self.close(code=CLOSE_UNAUTHORIZED)
+        await self.end("token_expired", "Access token expired.", CLOSE_UNAUTHORIZED)
 
     async def send_frame(self, value: Frame) -> None:
         await self.send(text_data=dumps(value))
@@ -353,9 +424,23 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         return {**serializer.validated_data, "request_id": data.get("request_id")}
 
 
+def within_bytes(items: list[Any], budget: int) -> list[Any]:
+    """The longest prefix of `items` whose JSON fits in `budget` bytes."""
+    kept, used = [], 0
+    for item in items:
+        used += len(dumps(item).encode())
+        if used > budget:
+            break
+        kept.append(item)
+    return kept
+
+
 def unavailable_frame() -> Frame:
     return error_frame("unavailable", "The server cannot deliver notifications now; retry.")
 
+
+# Tokens a command takes from the throttle: a replay or a page reads and sends many rows.
+COMMAND_COSTS: dict[Any, float] = {"sync": 10.0, "list": 5.0}
 
 # The dispatch table: each action, the schema of its parameters, the method that runs it and
 # the `event` of its reply frame.

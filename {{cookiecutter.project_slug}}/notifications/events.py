@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 
 from notifications import publisher, selectors
-from notifications.models import Event
+from notifications.models import Event, EventKind
 from notifications.serializers import dumps, event_frame, split_at_counts
 
 BROADCAST_GROUP = "notifications_broadcast"
@@ -59,12 +59,16 @@ def publish(stored: list[Event]) -> None:
 def user_message(event: Event, counts: dict[int, dict[str, Any]]) -> dict[str, Any]:
     """A frame for one user, as text, with their counts apart for the socket to keep."""
     user_counts = counts[event.recipient_id]  # type: ignore[index]
-    return {
+    message = {
         "type": HANDLER_TYPE,
         "id": event.pk,
         "text": dumps(event_frame(event.pk, event.kind, event.payload, user_counts)),
         "counts": dumps(user_counts),
     }
+    if event.kind == EventKind.REVOKED:
+        # The socket reads it before sending: it closes when the session is its own.
+        message["revoke"] = event.payload
+    return message
 
 
 def everyone_message(event: Event) -> dict[str, Any]:

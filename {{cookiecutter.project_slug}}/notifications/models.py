@@ -143,6 +143,9 @@ class EventKind(models.TextChoices):
     DELETED = "deleted"
     BROADCAST = "broadcast"
     BROADCAST_READ = "broadcast_read"
+    # The user's sockets must close: a logout (of one session), a password change, a
+    # deactivation. Replays carry it too; only live sockets act on it.
+    REVOKED = "revoked"
 
 
 class Event(models.Model):

@@ -1,60 +1,91 @@
-"""The newest stream position of every user connected to this process, read once per beat.
+"""What each heartbeat needs, read once per beat for every socket of this process.
 
-Each socket's heartbeat carries its user's newest position, so a client that missed a push
-(Redis was down, another process used the in-memory layer) sees it is behind and syncs. One
-query per beat for the whole process, however many sockets are open.
+A beat reads the newest stream position of every connected user (so a client that missed a
+push sees it is behind and syncs), which of them are still active, and which of the sessions
+sockets were opened with still exist (so a deactivated user or an ended session loses its
+sockets). A few queries per beat per process, however many sockets are open.
 """
 
 import asyncio
+import logging
 from collections import Counter
+from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 from notifications import selectors
 
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Beat:
+    positions: dict[int, int] = field(default_factory=dict)
+    active_users: frozenset[int] = frozenset()
+    live_sessions: frozenset[str] = frozenset()
+    # False when the database could not be read: nothing is judged on this beat.
+    complete: bool = False
+
 
 class StreamPositions:
-    """Reads the positions of the connected users every beat, while anyone is connected."""
+    """Reads a Beat every NOTIFICATIONS_HEARTBEAT_SECONDS while any socket is connected."""
 
     def __init__(self) -> None:
         self.users: Counter[int] = Counter()
-        self.latest: dict[int, int] = {}
+        self.sessions: Counter[str] = Counter()
+        self.latest = Beat()
         self.beat = asyncio.Condition()
         self.task: asyncio.Task[None] | None = None
 
-    def join(self, user_id: int) -> None:
+    def join(self, user_id: int, session_key: str | None = None) -> None:
         self.users[user_id] += 1
+        if session_key:
+            self.sessions[session_key] += 1
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self.run())
 
-    def leave(self, user_id: int) -> None:
+    def leave(self, user_id: int, session_key: str | None = None) -> None:
         self.users[user_id] -= 1
         if self.users[user_id] <= 0:
             del self.users[user_id]
-            self.latest.pop(user_id, None)
+        if session_key:
+            self.sessions[session_key] -= 1
+            if self.sessions[session_key] <= 0:
+                del self.sessions[session_key]
 
-    async def next_beat(self, user_id: int) -> int | None:
-        """Wait for the next beat; the user's newest position, None if it could not be read."""
+    def connected(self) -> int:
+        """How many sockets of this process are registered, for the per-user cap."""
+        return sum(self.users.values())
+
+    def sockets_of(self, user_id: int) -> int:
+        return self.users.get(user_id, 0)
+
+    async def next_beat(self) -> Beat:
         async with self.beat:
             await self.beat.wait()
-        return self.latest.get(user_id)
+        return self.latest
 
     async def run(self) -> None:
         while self.users:
             await asyncio.sleep(settings.NOTIFICATIONS_HEARTBEAT_SECONDS)
             try:
-                self.latest = await read_positions(list(self.users))
+                self.latest = await read_beat(list(self.users), list(self.sessions))
             except Exception:
-                # The database is down: the beat still goes out, without a position.
-                self.latest = {}
+                logger.warning("Heartbeat could not read the database; beating without it")
+                self.latest = Beat()
             async with self.beat:
                 self.beat.notify_all()
 
 
 @database_sync_to_async
-def read_positions(user_ids: list[int]) -> dict[int, int]:
-    return selectors.latest_positions(user_ids)
+def read_beat(user_ids: list[int], session_keys: list[str]) -> Beat:
+    return Beat(
+        positions=selectors.latest_positions(user_ids),
+        active_users=frozenset(selectors.active_user_ids(user_ids)),
+        live_sessions=frozenset(selectors.live_session_keys(session_keys)),
+        complete=True,
+    )
 
 
 _positions: dict[int, StreamPositions] = {}

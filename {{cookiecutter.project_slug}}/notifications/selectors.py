@@ -1,8 +1,13 @@
 """Every read of notifications, broadcasts and the event stream, already scoped to one user."""
 
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
 from notifications.models import (
     Broadcast,
@@ -176,3 +181,25 @@ def broadcasts_for(
 
 def broadcast_unread_count(user: UserRef) -> int:
     return broadcasts_for(user, unread=True).count()
+
+
+# Who may keep a socket open ---------------------------------------------------------------
+
+
+def active_user_ids(user_ids: list[int]) -> set[int]:
+    """The ids among `user_ids` of users that still exist and are active, in one query."""
+    users = get_user_model()._default_manager.filter(pk__in=user_ids, is_active=True)
+    return set(users.values_list("pk", flat=True))
+
+
+def live_session_keys(session_keys: list[str]) -> set[str]:
+    """The keys among `session_keys` of sessions that have not ended or expired."""
+    if not session_keys:
+        return set()
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if issubclass(store, DatabaseSessionStore):
+        live = store.get_model_class().objects.filter(
+            session_key__in=session_keys, expire_date__gt=timezone.now()
+        )
+        return set(live.values_list("session_key", flat=True))
+    return {key for key in session_keys if store().exists(key)}

@@ -14,6 +14,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from notifications import categories, events, selectors
 from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind, Notification
@@ -231,6 +232,21 @@ class NotificationService:
                 kind = EventKind.READ if read else EventKind.UNREAD
                 events.send_on_commit(kind, [(user_id, {"ids": [notification.pk]})])
         return notification
+
+
+def end_sockets(user_id: int, *, reason: str, session_key: str | None = None) -> None:
+    """Close the user's open sockets, or only those of one session, within seconds.
+
+    Runs through the stream like any write, so every server process hears it.
+    """
+    payload = {"reason": reason, "session": session_tag(session_key) if session_key else None}
+    with transaction.atomic():
+        events.send_on_commit(EventKind.REVOKED, [(user_id, payload)])
+
+
+def session_tag(session_key: str) -> str:
+    """Names a session in an event without revealing its key, which is a credential."""
+    return salted_hmac("notifications.session", session_key).hexdigest()[:32]
 
 
 def prune_events(*, older_than: datetime) -> int:

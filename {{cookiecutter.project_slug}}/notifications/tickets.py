@@ -26,12 +26,18 @@ def issue_ticket(user_id: int) -> str:
 
 
 def redeem_ticket(ticket: str) -> int | None:
-    """The user id a ticket was issued to, once; None if unknown, expired or already used."""
+    """The user id a ticket was issued to, once; None if unknown, expired or already used.
+
+    TicketStoreUnavailable when the cache cannot be reached: the client retries later.
+    """
     try:
         key = PREFIX + str(uuid.UUID(ticket))
     except ValueError:
         return None
-    user_id = cache.get(key)
-    if user_id is None or not cache.delete(key):
-        return None
+    try:
+        user_id = cache.get(key)
+        if user_id is None or not cache.delete(key):
+            return None
+    except Exception as error:
+        raise TicketStoreUnavailable("The ticket store is unreachable.") from error
     return int(user_id)

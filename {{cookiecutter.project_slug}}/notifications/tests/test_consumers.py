@@ -8,11 +8,22 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.test import AsyncClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import events
-from notifications.consumers import CLOSE_TRY_AGAIN, MAX_FRAME_BYTES, NotificationConsumer
+from notifications import consumers, events, tickets
+from notifications.consumers import (
+    CLOSE_TOO_MANY,
+    CLOSE_TRY_AGAIN,
+    CLOSE_UNAUTHORIZED,
+    MAX_FRAME_BYTES,
+    NotificationConsumer,
+)
 from notifications.models import Event, Notification
+from notifications.serializers import EmptyCommand
 from notifications.services import NotificationService
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -337,7 +348,7 @@ async def test_a_flood_of_commands_is_throttled(application, user, monkeypatch):
     assert replies[3]["payload"] == {
         "code": "rate_limited",
         "message": replies[3]["payload"]["message"],
-        "request_id": None,
+        "request_id": 3,
     }
     await communicator.disconnect()
 
@@ -501,3 +512,195 @@ async def test_deeply_nested_json_is_an_error_frame(application, user):
     pong = await command(communicator, action="ping", request_id="after")
     assert pong["event"] == "pong"
     await communicator.disconnect()
+
+
+# Abuse, faults and accounts that end ----------------------------------------------------
+
+
+async def closed_after_error(communicator: WebsocketCommunicator) -> tuple[str, int]:
+    """The code of the last error frame before the socket closed, and the close code."""
+    last_error = None
+    while (output := await communicator.receive_output())["type"] != "websocket.close":
+        frame = json.loads(output["text"])
+        if frame["type"] == "error":
+            last_error = frame["payload"]["code"]
+    assert last_error is not None, "no error frame before the close"
+    return last_error, output["code"]
+
+
+async def test_sockets_past_the_per_user_cap_are_closed_with_4429(application, user, settings):
+    settings.NOTIFICATIONS_MAX_SOCKETS_PER_USER = 2
+    kept = [(await open_socket(application, user))[0] for _ in range(2)]
+    path = f"/ws/notifications/?token={AccessToken.for_user(user)}"
+    third = WebsocketCommunicator(application, path, headers=[ORIGIN])
+
+    connected, _ = await third.connect()
+
+    assert connected
+    assert await closed_after_error(third) == ("too_many_sockets", CLOSE_TOO_MANY)
+    for communicator in kept:
+        await communicator.disconnect()
+    again, _ = await open_socket(application, user)
+    await again.disconnect()
+
+
+async def test_a_client_that_ignores_rate_limits_is_closed_with_4429(
+    application, user, monkeypatch
+):
+    monkeypatch.setattr(NotificationConsumer, "commands_per_second", 0.0)
+    monkeypatch.setattr(NotificationConsumer, "command_burst", 1)
+    monkeypatch.setattr(consumers, "MAX_REFUSED_IN_A_ROW", 3)
+    communicator, _ = await open_socket(application, user)
+
+    for number in range(5):
+        await communicator.send_json_to({"action": "ping", "request_id": number})
+
+    assert await closed_after_error(communicator) == ("too_many_commands", CLOSE_TOO_MANY)
+
+
+async def test_sync_and_list_cost_more_than_a_ping(application, user, monkeypatch):
+    monkeypatch.setattr(NotificationConsumer, "commands_per_second", 0.0)
+    monkeypatch.setattr(NotificationConsumer, "command_burst", 12)
+    communicator, ready = await open_socket(application, user)
+
+    first = await command(communicator, action="sync", request_id=1, since=ready["last_id"])
+    second = await command(communicator, action="sync", request_id=2, since=ready["last_id"])
+
+    assert first["event"] == "synced"
+    assert (second["type"], second["payload"]["code"]) == ("error", "rate_limited")
+    await communicator.disconnect()
+
+
+async def test_a_list_reply_is_bounded_in_bytes(application, user, settings):
+    for number in range(5):
+        await create(user, "x" * 1000, title=f"n{number}")
+    settings.NOTIFICATIONS_MAX_REPLY_BYTES = 3000
+    communicator, _ = await open_socket(application, user)
+
+    reply = await command(communicator, action="list", request_id=1, limit=5)
+
+    assert 0 < len(reply["payload"]["notifications"]) < 5
+    assert len(json.dumps(reply["payload"]["notifications"])) <= 3000
+    assert reply["payload"]["has_more"] is True
+    await communicator.disconnect()
+
+
+async def test_a_replay_too_large_for_one_reply_is_not_recovered(application, user, settings):
+    await create(user, "before")
+    position = await latest_event_id()
+    for number in range(5):
+        await create(user, "x" * 1000, title=f"n{number}")
+    settings.NOTIFICATIONS_MAX_REPLY_BYTES = 3000
+
+    communicator, _ = await open_socket(application, user, f"&since={position}")
+
+    synced = await communicator.receive_json_from()
+    assert (synced["event"], synced["payload"]) == ("synced", {"recovered": False, "count": 0})
+    await communicator.disconnect()
+
+
+async def test_a_failing_command_is_an_error_frame_not_a_crash(application, user, monkeypatch):
+    async def broken(self, params):
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(consumers.COMMANDS, "ping", (EmptyCommand, broken, "pong"))
+    communicator, _ = await open_socket(application, user)
+
+    error = await command(communicator, action="ping", request_id="b")
+
+    assert (error["type"], error["payload"]["code"]) == ("error", "server_error")
+    assert error["payload"]["request_id"] == "b"
+    await communicator.disconnect()
+
+
+async def test_an_unreachable_ticket_store_refuses_with_4503(application, user, monkeypatch):
+    def unreachable(ticket: str) -> None:
+        raise tickets.TicketStoreUnavailable("down")
+
+    monkeypatch.setattr(tickets, "redeem_ticket", unreachable)
+    path = "/ws/notifications/?uuid=00000000-0000-0000-0000-000000000000"
+    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
+
+    await communicator.connect()
+
+    assert await closed_after_error(communicator) == ("unavailable", CLOSE_TRY_AGAIN)
+
+
+@database_sync_to_async
+def deactivate(user) -> None:
+    user.is_active = False
+    user.save()
+
+
+@database_sync_to_async
+def change_password(user) -> None:
+    user.set_password("a-new-password-123")
+    user.save()
+
+
+@pytest.mark.parametrize(
+    ("end_access", "reason"), [(deactivate, "deactivated"), (change_password, "password_changed")]
+)
+async def test_a_deactivation_or_password_change_closes_every_socket(
+    application, user, end_access, reason
+):
+    sockets = [(await open_socket(application, user))[0] for _ in range(2)]
+
+    await end_access(user)
+
+    for communicator in sockets:
+        revoked = await communicator.receive_json_from()
+        assert (revoked["event"], revoked["payload"]["reason"]) == ("revoked", reason)
+        assert await closed_after_error(communicator) == ("session_ended", CLOSE_UNAUTHORIZED)
+
+
+async def test_a_logout_closes_the_sockets_of_that_session_only(application, user):
+    session_client, other_client = AsyncClient(), AsyncClient()
+    await session_client.aforce_login(user)
+    await other_client.aforce_login(user)
+    signed_out = await session_socket(application, session_client)
+    still_in = await session_socket(application, other_client)
+
+    await session_client.alogout()
+
+    assert await closed_after_error(signed_out) == ("session_ended", CLOSE_UNAUTHORIZED)
+    revoked = await still_in.receive_json_from()
+    assert revoked["event"] == "revoked"
+    assert await still_in.receive_nothing()
+    await still_in.disconnect()
+
+
+async def session_socket(application: Any, client: AsyncClient) -> WebsocketCommunicator:
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    communicator = WebsocketCommunicator(
+        application, "/ws/notifications/", headers=[ORIGIN, (b"cookie", cookie.encode())]
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    assert (await communicator.receive_json_from())["event"] == "ready"
+    return communicator
+
+
+async def test_the_heartbeat_closes_a_socket_whose_user_was_deactivated_silently(
+    application, user, settings
+):
+    settings.NOTIFICATIONS_HEARTBEAT_SECONDS = 0.05
+    communicator, _ = await open_socket(application, user)
+
+    # An update() sends no signal: only the heartbeat's re-check can see it.
+    await get_user_model().objects.filter(pk=user.pk).aupdate(is_active=False)
+
+    assert await closed_after_error(communicator) == ("account_inactive", CLOSE_UNAUTHORIZED)
+
+
+async def test_the_heartbeat_closes_a_session_socket_whose_session_ended(
+    application, user, settings
+):
+    settings.NOTIFICATIONS_HEARTBEAT_SECONDS = 0.05
+    client = AsyncClient()
+    await client.aforce_login(user)
+    communicator = await session_socket(application, client)
+
+    await Session.objects.all().adelete()
+
+    assert await closed_after_error(communicator) == ("session_ended", CLOSE_UNAUTHORIZED)

@@ -116,16 +116,7 @@ class Daphne:
     def start(self) -> None:
         with self.log.open("a") as output:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "daphne",
-                    "-b",
-                    HOST,
-                    "-p",
-                    str(self.port),
-                    "config.asgi:application",
-                ],
+                [sys.executable, "manage.py", "serve", "--bind", HOST, "--port", str(self.port)],
                 cwd=PROJECT_DIR,
                 env=self.env,
                 stdout=output,

@@ -13,7 +13,8 @@ from websockets.asyncio import client as websockets_client
 from websockets.exceptions import ConnectionClosed
 
 from notifications import consumers
-from notifications.tests.live.conftest import PATIENCE, Daphne, manage
+from notifications.tests.live.conftest import PATIENCE, Daphne, LiveSocket, manage
+from notifications.tests.servers import stop
 
 pytestmark = pytest.mark.live
 
@@ -84,6 +85,60 @@ async def test_an_access_token_that_expires_closes_with_4401(start_daphne, creat
 def test_every_close_code_the_consumer_sends_is_in_the_readme():
     readme = (Path(consumers.__file__).resolve().parents[1] / "README.md").read_text()
     codes = [value for name, value in vars(consumers).items() if name.startswith("CLOSE_")]
-    assert sorted(codes) == [4401, 4503]
+    assert sorted(codes) == [4401, 4429, 4503]
     for code in codes:
         assert f"| **{code}** |" in readme
+
+
+async def test_sockets_past_the_per_user_cap_close_with_4429(create_users, live_env, tmp_path):
+    user = create_users("jon")["jon"]
+    server = Daphne({**live_env, "NOTIFICATIONS_MAX_SOCKETS_PER_USER": "2"}, tmp_path / "d.log")
+    try:
+        kept = [await LiveSocket.open(server, user["token"]) for _ in range(2)]
+        for socket in kept:
+            await socket.ready()
+
+        error, code = await refused(server, f"token={user['token']}")
+
+        assert (error["payload"]["code"], code) == ("too_many_sockets", 4429)
+        assert code == consumers.CLOSE_TOO_MANY
+        for socket in kept:
+            await socket.close()
+    finally:
+        stop(server.process)
+
+
+async def test_a_frame_over_the_size_limit_is_refused_by_daphne(start_daphne, create_users):
+    user = create_users("kim")["kim"]
+    server = start_daphne()
+    socket = await LiveSocket.open(server, user["token"])
+    await socket.ready()
+
+    await socket.connection.send("x" * (65536 + 1))
+
+    with pytest.raises(ConnectionClosed):
+        await socket.next()
+    assert socket.close_code == 1009  # "message too big", sent by daphne itself
+    assert "1011" not in server.log_text()
+
+
+async def test_deactivating_a_user_closes_their_sockets_with_4401(
+    start_daphne, create_users, live_env
+):
+    user = create_users("lou")["lou"]
+    server = start_daphne()
+    socket = await LiveSocket.open(server, user["token"])
+    await socket.ready()
+
+    code = "from django.contrib.auth import get_user_model\n"
+    code += "user = get_user_model().objects.get(username='lou')\n"
+    code += "user.is_active = False\nuser.save()\n"
+    manage(live_env, "shell", "-c", code)
+
+    revoked = await socket.until(lambda frame: frame.get("event") == "revoked")
+    error = await socket.next()
+    with pytest.raises(ConnectionClosed):
+        await socket.next()
+    assert revoked["payload"]["reason"] == "deactivated"
+    assert error["payload"]["code"] == "session_ended"
+    assert socket.close_code == consumers.CLOSE_UNAUTHORIZED

@@ -5,6 +5,7 @@ Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_U
 "Configuration" table lists every variable and `.env.example` documents each one.
 """
 
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -245,3 +246,5 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+# Python warnings (such as WhiteNoise's "No directory at" before collectstatic) become log lines.
+logging.captureWarnings(True)

@@ -101,6 +101,8 @@ def create_users(live_env: dict[str, str]) -> Callable[..., dict[str, dict[str, 
 
 
 class Daphne:
+    """daphne as production runs it: its own access log off, requests logged by the project."""
+
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
         self.log = log
@@ -110,6 +112,8 @@ class Daphne:
                     sys.executable,
                     "-m",
                     "daphne",
+                    "-v",
+                    "0",
                     "-b",
                     HOST,
                     "-p",
@@ -132,12 +136,12 @@ class Daphne:
 
 
 @pytest.fixture
-def start_daphne(live_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], Daphne]]:
-    """Start daphne processes on free ports; all stop when the test ends."""
+def start_daphne(live_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Daphne]]:
+    """Start daphne processes (live_env plus overrides) on free ports; all stop at the end."""
     started: list[Daphne] = []
 
-    def start() -> Daphne:
-        server = Daphne(live_env, tmp_path / f"daphne-{len(started)}.log")
+    def start(**overrides: str) -> Daphne:
+        server = Daphne({**live_env, **overrides}, tmp_path / f"daphne-{len(started)}.log")
         started.append(server)
         return server
 

@@ -18,7 +18,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
+# Ordinary users: they sign in at /accounts/login/ and use the centre, as real users would.
 USERS = {"alice": "alice-demo-pass", "bob": "bob-demo-pass"}
+# The one staff account, for the admin and the API docs page.
+STAFF = {"admin": "admin-demo-pass"}
 
 CREATE_USERS = """
 from django.contrib.auth import get_user_model
@@ -26,7 +29,7 @@ User = get_user_model()
 for name, password in {users!r}.items():
     user, _ = User.objects.get_or_create(username=name)
     user.email = f"{{name}}@example.com"
-    user.is_staff = True
+    user.is_staff = user.is_superuser = name in {staff!r}
     user.set_password(password)
     user.save()
 """
@@ -88,7 +91,7 @@ def main() -> int:
             "manage.py",
             "shell",
             "-c",
-            CREATE_USERS.format(users=USERS),
+            CREATE_USERS.format(users=USERS | STAFF, staff=list(STAFF)),
             cwd=project,
             env=env,
         )
@@ -106,19 +109,33 @@ def main() -> int:
             )
         base = f"http://{HOST}:{PORT}"
         print()
-        print("Demo users (staff, can use the admin):")
+        print(f"Demo users (sign in at {base}/accounts/login/):")
         for name, password in USERS.items():
+            print(f"  {name} / {password}")
+        print("Staff (admin and API docs):")
+        for name, password in STAFF.items():
             print(f"  {name} / {password}")
         print(f"Notification centre: {base}/")
         print(f"API root:            {base}/api/")
-        print(f"API docs:            {base}/api/docs/")
+        print(f"API docs (staff):    {base}/api/docs/")
         print(f"Admin:               {base}/admin/")
         print(f"WebSocket:           ws://{HOST}:{PORT}/ws/notifications/?token=<access token>")
         redis_env = f"REDIS_URL={env['REDIS_URL']} " if redis is not None else ""
         print(f"Send one:  cd {project} && {redis_env}.venv/bin/python manage.py notify alice Hi")
         print()
         return subprocess.call(
-            [python, "-m", "daphne", "-b", HOST, "-p", str(PORT), "config.asgi:application"],
+            [
+                python,
+                "-m",
+                "daphne",
+                "-v",
+                "0",
+                "-b",
+                HOST,
+                "-p",
+                str(PORT),
+                "config.asgi:application",
+            ],
             cwd=project,
             env=env,
         )

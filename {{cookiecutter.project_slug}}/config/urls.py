@@ -3,17 +3,27 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAdminUser
 
+from config.health import healthz, readyz
 from config.tokens import ThrottledTokenObtainPairView, ThrottledTokenRefreshView
 from config.views import api_root
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/", api_root, name="api-root"),
     path("api/token/", ThrottledTokenObtainPairView.as_view(), name="token_obtain_pair"),
     path("api/token/refresh/", ThrottledTokenRefreshView.as_view(), name="token_refresh"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The docs page is for staff; the schema it loads is open to any signed-in user.
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="schema", permission_classes=[IsAdminUser]),
+        name="api-docs",
+    ),
     path("api/", include("notifications.urls")),
 {%- if cookiecutter.include_example_domain == "y" %}
     path("api/", include("tasks.urls")),

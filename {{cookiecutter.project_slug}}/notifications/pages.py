@@ -1,10 +1,10 @@
 """The notification centre page: the REST list and the live WebSocket client in one page."""
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.staticfiles.urls import staticfiles_urlpatterns
 from django.urls import path
 from django.views.generic import TemplateView
 
+# Static files (the page's JS and CSS) are served by WhiteNoise; see config/settings.py.
 urlpatterns = [
     path(
         "",
@@ -12,8 +12,3 @@ urlpatterns = [
         name="notification-centre",
     ),
 ]
-
-# daphne serves no static files: with DEBUG on, Django serves them (the page's JS and CSS,
-# the admin's styles); with DEBUG off this adds nothing, and STATIC_ROOT is served by the
-# web server or CDN in front after `collectstatic`.
-urlpatterns += staticfiles_urlpatterns()

@@ -3,9 +3,11 @@
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -106,3 +108,68 @@ class RedisServer:
         if self.process is not None:
             stop(self.process)
             self.process = None
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+# The documented proxy configuration; Nginx runs it with the test's ports substituted.
+NGINX_SITE = PROJECT_DIR / "deploy" / "nginx.conf"
+NGINX_MAIN = """
+worker_processes 1;
+events { worker_connections 512; }
+http {
+    client_body_temp_path {prefix}/client_body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    include {prefix}/site.conf;
+}
+"""
+
+
+class Nginx:
+    """Debian's nginx running deploy/nginx.conf from a throwaway prefix, in front of `upstreams`.
+
+    As root, it runs as `nobody`: a test server never needs root.
+    """
+
+    def __init__(self, upstreams: list[int]) -> None:
+        self.port = free_port()
+        self.prefix = Path(tempfile.mkdtemp(prefix="nginx-"))
+        site = NGINX_SITE.read_text()
+        site = re.sub(r"listen 80;", f"listen {HOST}:{self.port};", site)
+        site = re.sub(r"access_log /\S+", f"access_log {self.prefix}/access.log", site)
+        servers = "".join(f"server {HOST}:{port};\n    " for port in upstreams)
+        site = re.sub(r"(server 127\.0\.0\.1:\d+;\s*)+", servers, site)
+        (self.prefix / "site.conf").write_text(site)
+        (self.prefix / "nginx.conf").write_text(NGINX_MAIN.replace("{prefix}", str(self.prefix)))
+        as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.prefix, "nobody")
+            as_user = ["runuser", "-u", "nobody", "--"]
+        self.process = subprocess.Popen(
+            [
+                *as_user,
+                NGINX,
+                "-e",
+                f"{self.prefix}/error.log",
+                "-p",
+                str(self.prefix),
+                "-c",
+                f"{self.prefix}/nginx.conf",
+                "-g",
+                f"daemon off; pid {self.prefix}/nginx.pid;",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, self.process, f"nginx (log: {self.prefix}/error.log)")
+
+    @property
+    def access_log(self) -> str:
+        path = self.prefix / "access.log"
+        return path.read_text() if path.exists() else ""
+
+    def stop(self) -> None:
+        stop(self.process)
+        shutil.rmtree(self.prefix, ignore_errors=True)

@@ -72,3 +72,15 @@ def test_broadcast_stores_and_pushes(db, pushed, django_capture_on_commit_callba
 def test_broadcast_an_unknown_category_fails_clearly(db):
     with pytest.raises(CommandError, match="Unknown category"):
         run("broadcast", "Hello", "--category=nope")
+
+
+@pytest.mark.parametrize("redis_url", ["", "redis://127.0.0.1:6379/0"])
+def test_notify_says_when_open_pages_get_it_only_at_the_heartbeat(
+    user, pushed, settings, redis_url
+):
+    settings.REDIS_URL = redis_url
+    errors = StringIO()
+
+    call_command("notify", user.username, "Hello", stdout=StringIO(), stderr=errors)
+
+    assert ("next heartbeat" in errors.getvalue()) == (not redis_url)

@@ -12,7 +12,7 @@ def test_anonymous_user_is_sent_to_the_login_page(client):
     response = client.get(reverse("notification-centre"))
 
     assert response.status_code == HTTPStatus.FOUND
-    assert response["Location"].startswith(reverse("admin:login"))
+    assert response["Location"].startswith("/accounts/login/")
 
 
 def test_signed_in_user_gets_the_page_with_the_client(client, user):
@@ -27,3 +27,5 @@ def test_signed_in_user_gets_the_page_with_the_client(client, user):
     # The page reads its endpoints from these attributes instead of hard-coding paths.
     assert f'data-list-url="{reverse("notifications:user-list")}"' in content
     assert 'name="csrf-token"' in content
+    # Signing out is a POST to the accounts logout view, not a link.
+    assert f'<form method="post" action="{reverse("logout")}">' in content

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -9,6 +10,15 @@ from notifications import events
 from notifications.categories import UnknownCategory
 from notifications.models import Level
 from notifications.services import NotificationService
+
+# Without Redis the channel layer lives in each process's memory: this process cannot reach the
+# server's sockets. The page still catches up at its next heartbeat, whose last_id is newer.
+LOCAL_LAYER_NOTE = (
+    "Stored. REDIS_URL is not set, so this process cannot push to the server's open pages "
+    "(the in-memory channel layer serves one process); they show it at their next heartbeat "
+    "(NOTIFICATIONS_HEARTBEAT_SECONDS), which tells them a newer id exists. Set REDIS_URL for "
+    "instant delivery."
+)
 
 
 class Command(BaseCommand):
@@ -36,6 +46,8 @@ class Command(BaseCommand):
         # The push runs on a background thread: wait for it before the process exits.
         if not events.flush():
             self.stderr.write("The push did not finish; the notification is stored.")
+        if not settings.REDIS_URL:
+            self.stderr.write(LOCAL_LAYER_NOTE)
         self.stdout.write(str(notification.pk))
 
 

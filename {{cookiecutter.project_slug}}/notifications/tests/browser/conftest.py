@@ -81,7 +81,6 @@ def server_env(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": f"sqlite:///{database}",
         "REDIS_URL": redis_url,
-        "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
     }
     manage(env, "migrate", "--noinput")
     return env
@@ -108,11 +107,14 @@ def live_url(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactor
 
 @pytest.fixture
 def make_user(server_env: dict[str, str]) -> Callable[[str], str]:
-    """Create a user who can sign in through the admin login form; returns the username."""
+    """Create an ordinary (non-staff) user with PASSWORD; returns the username."""
 
     def create(username: str) -> str:
-        email = f"{username}@example.com"
-        manage(server_env, "createsuperuser", "--noinput", "--username", username, "--email", email)
+        code = (
+            "from django.contrib.auth import get_user_model\n"
+            f"get_user_model().objects.create_user({username!r}, password={PASSWORD!r})"
+        )
+        manage(server_env, "shell", "-c", code)
         return username
 
     return create
@@ -158,15 +160,15 @@ def page(browser: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def sign_in(page: Any, live_url: str) -> Callable[[str], None]:
-    """Sign in through the admin login form the centre redirects to, and wait until live."""
+    """Sign in through the accounts login page the centre redirects to, and wait until live."""
     from playwright.sync_api import expect
 
     def sign_in_as(username: str) -> None:
         page.goto(f"{live_url}/")
-        expect(page).to_have_url(re.compile(r"/admin/login/"))
+        expect(page).to_have_url(re.compile(r"/accounts/login/"))
         page.fill("#id_username", username)
         page.fill("#id_password", PASSWORD)
-        page.click("input[type=submit]")
+        page.get_by_role("button", name="Sign in").click()
         expect(page).to_have_url(f"{live_url}/")
         expect(page.locator("#connection-status")).to_have_attribute("data-state", "online")
 

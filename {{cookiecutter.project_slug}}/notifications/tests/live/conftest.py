@@ -105,7 +105,10 @@ def create_users(live_env: dict[str, str]) -> Callable[..., dict[str, dict[str, 
 
 
 class Daphne:
-    """A daphne process on a free port; `kill()` and `start()` again keep the port."""
+    """daphne as production runs it (`manage.py serve`), on a free port.
+
+    `kill()` and `start()` again keep the port, as a restarted server would.
+    """
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.port = free_port()
@@ -154,12 +157,12 @@ class Daphne:
 
 
 @pytest.fixture
-def start_daphne(live_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[[], Daphne]]:
-    """Start daphne processes on free ports; all stop when the test ends."""
+def start_daphne(live_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Daphne]]:
+    """Start daphne processes (live_env plus overrides) on free ports; all stop at the end."""
     started: list[Daphne] = []
 
-    def start() -> Daphne:
-        server = Daphne(live_env, tmp_path / f"daphne-{len(started)}.log")
+    def start(**overrides: str) -> Daphne:
+        server = Daphne({**live_env, **overrides}, tmp_path / f"daphne-{len(started)}.log")
         started.append(server)
         return server
 

@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandParser
 
 class Command(BaseCommand):
     help = (
-        "Serve config.asgi with daphne. Frames over NOTIFICATIONS_WS_MAX_MESSAGE_BYTES are "
-        "refused by daphne before they are queued (the connection is dropped), and daphne's access log, "
-        "which would write query strings (tokens, tickets), stays off."
+        "Serve config.asgi with daphne. Messages over NOTIFICATIONS_WS_MAX_MESSAGE_BYTES are "
+        "refused before they are queued (the connection is dropped), and daphne's access "
+        "log, which would write query strings (tokens, tickets), stays off."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

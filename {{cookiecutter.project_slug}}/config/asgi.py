@@ -17,8 +17,6 @@ from notifications.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginValidator(
-            NotificationsAuthMiddleware(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": OriginValidator(NotificationsAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from websockets.asyncio import client as websockets_client
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
 from notifications.tests.live.conftest import Daphne
 from notifications.tests.servers import http_json, stop
@@ -26,7 +27,9 @@ def server(live_env, tmp_path):
 async def handshake(url: str, origin: str | None) -> Any:
     """The first frame of an accepted socket, or the HTTP status of a refused handshake."""
     try:
-        async with websockets_client.connect(url, origin=origin, open_timeout=10) as socket:
+        async with websockets_client.connect(
+            url, origin=Origin(origin) if origin else None, open_timeout=10
+        ) as socket:
             return json.loads(await socket.recv())
     except InvalidStatus as refused:
         return refused.response.status_code

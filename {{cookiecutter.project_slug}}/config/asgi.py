@@ -9,17 +9,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.logs import AccessLogMiddleware  # noqa: E402
 from notifications.auth import NotificationsAuthMiddleware  # noqa: E402
+from notifications.origins import OriginValidator  # noqa: E402
 from notifications.routing import websocket_urlpatterns  # noqa: E402
 
 application = AccessLogMiddleware(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
-            "websocket": AllowedHostsOriginValidator(
+            "websocket": OriginValidator(
                 NotificationsAuthMiddleware(URLRouter(websocket_urlpatterns))
             ),
         }

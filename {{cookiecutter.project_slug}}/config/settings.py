@@ -210,6 +210,9 @@ REST_FRAMEWORK = {
 {%- endif %}
     },
     "EXCEPTION_HANDLER": "notifications.exceptions.json_exception_handler",
+    # Proxies in front of daphne that append to X-Forwarded-For. At 0 the header is ignored, so
+    # a client cannot pick the address its rate limits count against.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
@@ -226,6 +229,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.add_error_responses",
+    ],
 }
 
 # NOTIFICATIONS

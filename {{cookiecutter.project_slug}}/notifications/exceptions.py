@@ -6,6 +6,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from notifications.categories import UnknownCategory
@@ -30,4 +31,8 @@ def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         )
-    return exception_handler(exc, context)
+    response = exception_handler(exc, context)
+    if response is not None and isinstance(response.data, list):
+        # Always an object, as the schema's ValidationError says: a list has no field to name.
+        response.data = {api_settings.NON_FIELD_ERRORS_KEY: response.data}
+    return response

@@ -120,12 +120,18 @@ def notify_task_saved(task: Task, *, before: TaskState | None) -> None:
 
 
 def notify_comment_added(comment: Comment) -> None:
-    """Notify the users @mentioned, then the task's creator and assignee."""
+    """Notify the people on the task: as a mention if @named, else as a reply."""
     task, author = comment.task, comment.author
     data = {"task_id": task.pk, "comment_id": comment.pk}
     notified = {comment.author_id}
 
-    mentioned = [user_id for user_id in mentioned_user_ids(comment.body) if user_id not in notified]
+    # Only people who can see the task: a mention must not send its title to anyone else.
+    on_task = {task.created_by_id, task.assignee_id}
+    mentioned = [
+        user_id
+        for user_id in mentioned_user_ids(comment.body)
+        if user_id in on_task and user_id not in notified
+    ]
     _notify(
         mentioned,
         f'{_name(author)} mentioned you on "{task}".',

@@ -3,11 +3,14 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import get_object_or_404
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from notifications.pagination import IdCursorPagination
+from notifications.throttling import ScopedRateThrottle
 from tasks import selectors, services
 from tasks.models import Task
 from tasks.serializers import (
@@ -29,12 +32,22 @@ class CommentPagination(TaskPagination):
     ordering = "id"
 
 
+class TaskWriteThrottleMixin:
+    """Throttles the writes of a view under `task_writes`: each one may notify other users."""
+
+    throttle_scope = "task_writes"
+    request: Request
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        return [] if self.request.method in SAFE_METHODS else [ScopedRateThrottle()]
+
+
 def visible_task(request: Request, pk: int) -> Task:
     """The task if the user may see it; anyone else's is a 404, so ids reveal nothing."""
     return get_object_or_404(selectors.tasks_visible_to(request.user), pk=pk)
 
 
-class TaskListView(APIView):
+class TaskListView(TaskWriteThrottleMixin, APIView):
     # Read by the schema generator too, which then documents the paginated envelope.
     pagination_class = TaskPagination
 
@@ -49,13 +62,13 @@ class TaskListView(APIView):
 
     @extend_schema(request=TaskInputSerializer, responses={201: TaskSerializer})
     def post(self, request: Request) -> Response:
-        data = TaskInputSerializer(data=request.data)
+        data = TaskInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         task = services.create_task(actor=request.user, **data.validated_data)
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
-class TaskDetailView(APIView):
+class TaskDetailView(TaskWriteThrottleMixin, APIView):
     @extend_schema(responses=TaskSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(TaskSerializer(visible_task(request, pk)).data)
@@ -63,13 +76,13 @@ class TaskDetailView(APIView):
     @extend_schema(request=TaskInputSerializer(partial=True), responses=TaskSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         task = visible_task(request, pk)
-        data = TaskInputSerializer(data=request.data, partial=True)
+        data = TaskInputSerializer(data=request.data, partial=True, context={"request": request})
         data.is_valid(raise_exception=True)
         task = services.update_task(task, actor=request.user, **data.validated_data)
         return Response(TaskSerializer(task).data)
 
 
-class TaskCommentListView(APIView):
+class TaskCommentListView(TaskWriteThrottleMixin, APIView):
     pagination_class = CommentPagination
 
     @extend_schema(responses=CommentSerializer(many=True))

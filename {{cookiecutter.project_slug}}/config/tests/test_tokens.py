@@ -31,3 +31,17 @@ def test_token_endpoints_are_rate_limited_per_address(anonymous_client, user, to
 
     assert statuses[:3] == [HTTPStatus.UNAUTHORIZED] * 3
     assert statuses[3] == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_a_forged_forwarded_for_header_does_not_reset_the_count(anonymous_client, token_rate):
+    url = reverse("token_obtain_pair")
+    payload = {"username": "alice", "password": "wrong"}
+
+    statuses = [
+        anonymous_client.post(
+            url, payload, format="json", HTTP_X_FORWARDED_FOR=f"203.0.113.{attempt}"
+        ).status_code
+        for attempt in range(4)
+    ]
+
+    assert statuses[3] == HTTPStatus.TOO_MANY_REQUESTS

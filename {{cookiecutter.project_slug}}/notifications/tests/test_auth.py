@@ -16,17 +16,20 @@ from notifications.consumers import CLOSE_UNAUTHORIZED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# A page served by this site, as a browser opens its socket.
 ORIGIN = (b"origin", b"http://127.0.0.1")
+HOST = (b"host", b"127.0.0.1")
 
 
 @pytest.fixture
 def application(settings) -> Any:
-    """config.asgi built now: its origin check copies ALLOWED_HOSTS when it is built."""
     settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
     return importlib.reload(importlib.import_module("config.asgi")).application
 
 
-def socket(application: Any, query: str = "", headers: Any = (ORIGIN,)) -> WebsocketCommunicator:
+def socket(
+    application: Any, query: str = "", headers: Any = (ORIGIN, HOST)
+) -> WebsocketCommunicator:
     return WebsocketCommunicator(application, f"/ws/notifications/{query}", headers=list(headers))
 
 
@@ -131,13 +134,13 @@ async def session_cookie(user: Any) -> tuple[bytes, bytes]:
 
 
 async def test_the_session_of_a_same_origin_page_authenticates(application, user):
-    communicator = socket(application, headers=[ORIGIN, await session_cookie(user)])
+    communicator = socket(application, headers=[ORIGIN, HOST, await session_cookie(user)])
     await assert_ready_as(communicator, user)
     await communicator.disconnect()
 
 
 async def test_a_bad_token_is_not_rescued_by_a_session(application, user):
-    communicator = socket(application, "?token=garbage", [ORIGIN, await session_cookie(user)])
+    communicator = socket(application, "?token=garbage", [ORIGIN, HOST, await session_cookie(user)])
     await assert_refused(communicator)
     await communicator.disconnect()
 
@@ -148,10 +151,45 @@ async def test_no_credentials_is_refused_with_4401(application):
     await communicator.disconnect()
 
 
-@pytest.mark.parametrize("origin", [b"http://evil.example", None])
-async def test_a_foreign_or_missing_origin_is_refused_at_the_handshake(application, user, origin):
-    headers = [(b"origin", origin)] if origin else []
-    communicator = socket(application, f"?token={token_for(user)}", headers)
+@pytest.mark.parametrize(
+    "origin",
+    [
+        b"http://evil.example",
+        b"http://localhost:1234",
+        b"https://127.0.0.1",
+        b"http://127.0.0.1:8000",
+        b"null",
+    ],
+)
+async def test_an_origin_other_than_this_sites_is_refused_at_the_handshake(
+    application, user, origin
+):
+    communicator = socket(application, f"?token={token_for(user)}", [(b"origin", origin), HOST])
+
+    connected, _ = await communicator.connect()
+
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_a_trusted_origin_of_another_site_is_accepted(application, settings, user):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://*.example.com"]
+    origin = (b"origin", b"https://app.example.com")
+    communicator = socket(application, f"?token={token_for(user)}", [origin, HOST])
+
+    await assert_ready_as(communicator, user)
+    await communicator.disconnect()
+
+
+async def test_a_client_without_origin_may_connect_with_a_token(application, user):
+    communicator = socket(application, f"?token={token_for(user)}", [HOST])
+
+    await assert_ready_as(communicator, user)
+    await communicator.disconnect()
+
+
+async def test_a_client_without_origin_may_not_use_the_session(application, user):
+    communicator = socket(application, headers=[HOST, await session_cookie(user)])
 
     connected, _ = await communicator.connect()
 

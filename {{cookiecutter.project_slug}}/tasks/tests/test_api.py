@@ -4,6 +4,7 @@ import base64
 from http import HTTPStatus
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
 from notifications.models import Notification
@@ -66,6 +67,7 @@ def test_an_unknown_status_filter_is_a_400(api_client):
 
 
 def test_creating_a_task_makes_the_user_its_creator(api_client, user, other_user):
+    TaskFactory(created_by=other_user, assignee=user)  # they already work together
     response = api_client.post(
         list_url(),
         {"title": "Write docs", "assignee": other_user.pk, "due_date": "2030-01-31"},
@@ -79,6 +81,65 @@ def test_creating_a_task_makes_the_user_its_creator(api_client, user, other_user
     assert body["status"] == "todo"
     assert body["due_date"] == "2030-01-31"
     assert Notification.objects.get(recipient=other_user).actor == user
+
+
+# Who may be assigned ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["post", "patch"])
+def test_assigning_someone_you_share_no_task_with_is_refused_like_a_missing_id(
+    api_client, user, strangers_task, method
+):
+    stranger = strangers_task.created_by
+    url = list_url() if method == "post" else detail_url(TaskFactory(created_by=user))
+    payload = {"title": "Spam", "assignee": stranger.pk}
+
+    refused = getattr(api_client, method)(url, payload, format="json")
+    missing = getattr(api_client, method)(url, {**payload, "assignee": 999_999}, format="json")
+
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert refused.json()["assignee"] == [f'Invalid pk "{stranger.pk}" - object does not exist.']
+    assert missing.json()["assignee"] == ['Invalid pk "999999" - object does not exist.']
+    assert "mallory" not in refused.content.decode()
+    assert not Notification.objects.filter(recipient=stranger).exists()
+
+
+def test_people_who_share_a_task_may_assign_each_other(api_client, other_client, user, other_user):
+    TaskFactory(created_by=user, assignee=other_user)
+
+    mine = api_client.post(list_url(), {"title": "A", "assignee": other_user.pk}, format="json")
+    theirs = other_client.post(list_url(), {"title": "B", "assignee": user.pk}, format="json")
+
+    assert mine.status_code == theirs.status_code == HTTPStatus.CREATED
+
+
+def test_staff_may_assign_anyone(api_client, user, strangers_task):
+    user.is_staff = True
+    user.save()
+
+    response = api_client.post(
+        list_url(), {"title": "A", "assignee": strangers_task.created_by.pk}, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert response.json()["assignee"]["username"] == "mallory"
+
+
+def test_task_and_comment_writes_are_throttled_and_reads_are_not(api_client, user, settings):
+    cache.clear()
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "task_writes": "2/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    task = TaskFactory(created_by=user)
+
+    statuses = [
+        api_client.post(list_url(), {"title": "One"}, format="json").status_code,
+        api_client.post(comments_url(task), {"body": "Two"}, format="json").status_code,
+        api_client.patch(detail_url(task), {"title": "Three"}, format="json").status_code,
+    ]
+
+    assert statuses == [HTTPStatus.CREATED, HTTPStatus.CREATED, HTTPStatus.TOO_MANY_REQUESTS]
+    assert api_client.get(detail_url(task)).status_code == HTTPStatus.OK
+    cache.clear()
 
 
 @pytest.mark.parametrize(

@@ -151,15 +151,23 @@ def test_the_author_of_a_comment_is_not_notified(user, other_user):
     assert received(other_user)[-1] == ("comment", "reply")
 
 
-def test_a_mention_notifies_the_user_once_with_category_mention(user, other_user, carol):
+def test_a_mention_notifies_the_user_once_with_category_mention(user, other_user):
     task = services.create_task(actor=user, title="Plan", assignee=other_user)
 
-    comment = services.add_comment(task, actor=other_user, body="@carol and @alice, thoughts?")
+    comment = services.add_comment(task, actor=other_user, body="@alice, thoughts? @alice")
 
-    assert received(carol) == [("mention", "mention")]
     # The creator is mentioned, so gets the mention instead of the reply.
     assert received(user) == [("mention", "mention")]
-    assert Notification.objects.get(recipient=carol).target == comment
+    assert Notification.objects.get(recipient=user).target == comment
+
+
+def test_a_mention_of_someone_who_cannot_see_the_task_notifies_nobody(user, other_user, carol):
+    task = services.create_task(actor=user, title="Plan", assignee=other_user)
+
+    services.add_comment(task, actor=other_user, body="@carol, look at this")
+
+    assert received(carol) == []
+    assert received(user) == [("comment", "reply")]
 
 
 def test_mentioning_an_unknown_user_or_yourself_is_ignored(user, other_user):

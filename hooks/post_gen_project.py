@@ -15,7 +15,12 @@ OPTIONAL_PATHS = {
         "notifications/tests/test_demo_page.py",
         "notifications/tests/browser",
     ],
-    "use_docker": ["Dockerfile", ".dockerignore", "docker-compose.yml"],
+    "use_docker": [
+        "Dockerfile",
+        ".dockerignore",
+        "docker-compose.yml",
+        "docker-compose.prod.yml",
+    ],
 }
 CHOICES = {
     "include_example_domain": "{{ cookiecutter.include_example_domain }}",

@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -104,3 +105,15 @@ def create_database(server_url: str, name: str) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which Python versions ran the rendered suite, and which this machine lacks."""
+    versions = sys.modules.get("tests.test_python_versions")
+    if versions is None or not (versions.VERSIONS_RAN or versions.VERSIONS_MISSING):
+        return
+    terminalreporter.section("Python versions")
+    for minor, line in sorted(versions.VERSIONS_RAN.items()):
+        terminalreporter.write_line(f"ran {minor}: {line}")
+    for minor in versions.VERSIONS_MISSING:
+        terminalreporter.write_line(f"not on this machine: {minor}")

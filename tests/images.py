@@ -6,6 +6,7 @@ as a tarball outside the clone, keyed by a hash of what goes into it, and the co
 stays in buildah's storage, so only the first run pays for debootstrap.
 """
 
+import functools
 import hashlib
 import os
 import shutil
@@ -25,7 +26,11 @@ BASE_CONFIG = ("--env", "LANG=C.UTF-8", "--cmd", "python3")
 
 def buildah(*args: str, timeout: int = 1800) -> str:
     result = subprocess.run(
-        ["buildah", *args], capture_output=True, text=True, timeout=timeout, env=buildah_env()
+        [*buildah_command(), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=buildah_env(),
     )
     if result.returncode != 0:
         raise RuntimeError(f"buildah {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
@@ -39,6 +44,20 @@ def buildah_env() -> dict[str, str]:
     return env
 
 
+@functools.cache
+def buildah_command() -> tuple[str, ...]:
+    """`buildah` with the overlay storage driver, or vfs in its own root where overlay fails."""
+    probe = subprocess.run(
+        ["sh", "-c", 'c=$(buildah from scratch) && buildah mount "$c" && buildah rm "$c"'],
+        capture_output=True,
+        env=buildah_env(),
+    )
+    if probe.returncode == 0:
+        return ("buildah",)
+    vfs_root = "/var/lib/containers/storage-vfs"
+    return ("buildah", "--storage-driver", "vfs", "--root", vfs_root)
+
+
 def base_inputs_hash() -> str:
     inputs = "\n".join([SUITE, MIRROR, "minbase", *PACKAGES, *BASE_CONFIG])
     return hashlib.sha256(inputs.encode()).hexdigest()[:12]
@@ -46,7 +65,10 @@ def base_inputs_hash() -> str:
 
 def image_exists(name: str) -> bool:
     result = subprocess.run(
-        ["buildah", "images", "--quiet", name], capture_output=True, text=True, env=buildah_env()
+        [*buildah_command(), "images", "--quiet", name],
+        capture_output=True,
+        text=True,
+        env=buildah_env(),
     )
     return result.returncode == 0 and bool(result.stdout.strip())
 

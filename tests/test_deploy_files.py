@@ -97,7 +97,7 @@ def test_ci_workflow_lints_typechecks_and_tests_with_services(cookies, demo_ui):
     assert "make typecheck" in commands("typecheck")
     assert "make test" in commands("test")
     for job in jobs:
-        assert "uv sync --frozen" in commands(job), f"{job} installs from uv.lock"
+        assert "uv sync --locked" in commands(job), f"{job} installs from uv.lock"
     services = jobs["test"]["services"]
     assert set(services) >= {"postgres", "redis"}
     assert all("--health-cmd" in service["options"] for service in services.values())

@@ -20,7 +20,7 @@ import pytest
 import websockets
 
 from tests.conftest import free_port, missing_service, render
-from tests.images import base_image, buildah, buildah_env
+from tests.images import base_image, buildah, buildah_command, buildah_env
 
 IMAGE = "localhost/notifications-template-test:latest"
 HOST = "notify.example.com"
@@ -134,7 +134,7 @@ def test_image_builds_and_answers_http_and_websocket(tmp_path):
 
         serve = ("daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application")
         daphne = subprocess.Popen(
-            ["buildah", *run_args(container, env, *serve)],
+            [*buildah_command(), *run_args(container, env, *serve)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

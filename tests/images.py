@@ -102,6 +102,9 @@ def rootfs_tarball(key: str) -> Path:
             capture_output=True,
         )
         partial.rename(tarball)
+    for stale in CACHE_DIR.glob(f"debian-{SUITE}-python-*.tar"):
+        if stale != tarball:
+            stale.unlink()
     return tarball
 
 

@@ -76,6 +76,9 @@ def synced_venv(project: Path, python: Path) -> tuple[Path, str]:
         capture_output=True,
         timeout=900,
     )
+    for stale in venv.parent.glob(f"py{version}-*"):
+        if stale != venv:
+            shutil.rmtree(stale, ignore_errors=True)
     return venv, version
 
 

@@ -20,6 +20,7 @@ OPTIONAL_PATHS = {
         ".dockerignore",
         "docker-compose.yml",
         "docker-compose.prod.yml",
+        "deploy/healthcheck.py",
     ],
 }
 CHOICES = {
@@ -36,6 +37,8 @@ def remove(relative: str) -> None:
         shutil.rmtree(path)
     elif path.exists():
         path.unlink()
+    if path.parent != ROOT and path.parent.is_dir() and not any(path.parent.iterdir()):
+        path.parent.rmdir()
 
 
 def write_env() -> None:

@@ -64,7 +64,7 @@ def test_production_compose_takes_secrets_from_the_environment(cookies, options)
     assert migrate["restart"] == "no"
     assert web["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert web["depends_on"]["redis"] == {"condition": "service_healthy"}
-    assert "/healthz" in " ".join(web["healthcheck"]["test"])
+    assert web["healthcheck"]["test"] == ["CMD", "python", "deploy/healthcheck.py"]
     assert all(port.startswith("127.0.0.1:") for port in web["ports"]), "only a local proxy"
     if postgresql:
         password = "${POSTGRES_PASSWORD:?"
@@ -79,7 +79,8 @@ def test_production_compose_takes_secrets_from_the_environment(cookies, options)
 
 def test_compose_files_are_pruned_without_docker(cookies):
     project = bake(cookies, {"use_docker": "n"})
-    for name in ("Dockerfile", ".dockerignore", "docker-compose.yml", "docker-compose.prod.yml"):
+    names = ("Dockerfile", ".dockerignore", "docker-compose.yml", "docker-compose.prod.yml")
+    for name in (*names, "deploy/healthcheck.py"):
         assert not (project / name).exists(), name
 
 

@@ -119,3 +119,25 @@ def test_pre_commit_and_editorconfig(cookies):
     editorconfig = (project / ".editorconfig").read_text()
     assert "root = true" in editorconfig
     assert "[Makefile]\nindent_style = tab" in editorconfig
+
+
+def test_dockerfile_installs_the_lock_before_copying_the_code(cookies):
+    lines = [
+        line.strip()
+        for line in (bake(cookies, {}) / "Dockerfile").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+    def index(prefix: str) -> int:
+        return next(i for i, line in enumerate(lines) if line.startswith(prefix))
+
+    assert lines[0] == "ARG BASE_IMAGE=python:3.12-slim"
+    assert [line for line in lines if line.startswith("FROM")] == [
+        "FROM ${BASE_IMAGE} AS builder",
+        "FROM ${BASE_IMAGE} AS runtime",
+    ]
+    assert index("COPY pyproject.toml uv.lock") < index("RUN /opt/uv/bin/uv sync --locked")
+    assert index("RUN /opt/uv/bin/uv sync --locked") < index("COPY . .")
+    assert index("COPY --from=builder /opt/venv") < index("COPY . .")
+    assert index("COPY . .") < index("RUN SECRET_KEY=collectstatic-only") < index("USER app")
+    assert lines[-1].startswith('CMD ["daphne"')

@@ -40,8 +40,11 @@ print(user.pk, AccessToken.for_user(user))
 
 
 def build(project: Path, base: str) -> None:
-    args = ["build", "--isolation", "chroot", "--layers", "--format", "docker", "--quiet"]
-    args += ["--build-arg", f"BASE_IMAGE={base}", "--tag", IMAGE]
+    # --layers keeps each step's result, so a rerun rebuilds only what changed; --force-rm
+    # removes the working containers even when a step fails.
+    args = ["build", "--isolation", "chroot", "--layers", "--force-rm", "--quiet"]
+    # The docker format keeps HEALTHCHECK, which the OCI format drops.
+    args += ["--format", "docker", "--build-arg", f"BASE_IMAGE={base}", "--tag", IMAGE]
     if Path(HOST_CA).is_file():
         args += ["--volume", f"{HOST_CA}:{CONTAINER_CA}:ro"]
         args += ["--env", f"PIP_CERT={CONTAINER_CA}", "--env", f"SSL_CERT_FILE={CONTAINER_CA}"]

@@ -47,8 +47,9 @@ def buildah_env() -> dict[str, str]:
 @functools.cache
 def buildah_command() -> tuple[str, ...]:
     """`buildah` with the overlay storage driver, or vfs in its own root where overlay fails."""
+    mount_and_remove = 'c=$(buildah from scratch) || exit 1; buildah mount "$c"; r=$?'
     probe = subprocess.run(
-        ["sh", "-c", 'c=$(buildah from scratch) && buildah mount "$c" && buildah rm "$c"'],
+        ["sh", "-c", f'{mount_and_remove}; buildah rm "$c"; exit $r'],
         capture_output=True,
         env=buildah_env(),
     )

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast bench lint clean
+.PHONY: venv demo test test-fast bench lint lock golden clean
 
 $(STAMP): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,9 +22,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
 
-# Render and lint only, no generated test suites.
+# Render and lint only: no generated test suites, no image build.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest tests -m "not suite"
+	$(BIN)/python -m pytest tests -m "not suite and not image"
+
+# Regenerate the shipped uv.lock after changing the rendered pyproject.toml's dependencies.
+lock: $(STAMP)
+	$(BIN)/python scripts/lock.py
+
+# Rewrite the golden file lists (tests/golden/) after adding or removing a rendered file.
+golden: $(STAMP)
+	$(BIN)/python -m tests.golden
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -15,7 +15,13 @@ OPTIONAL_PATHS = {
         "notifications/tests/test_demo_page.py",
         "notifications/tests/browser",
     ],
-    "use_docker": ["Dockerfile", ".dockerignore", "docker-compose.yml"],
+    "use_docker": [
+        "Dockerfile",
+        ".dockerignore",
+        "docker-compose.yml",
+        "docker-compose.prod.yml",
+        "deploy/healthcheck.py",
+    ],
 }
 CHOICES = {
     "include_example_domain": "{{ cookiecutter.include_example_domain }}",
@@ -31,6 +37,8 @@ def remove(relative: str) -> None:
         shutil.rmtree(path)
     elif path.exists():
         path.unlink()
+    if path.parent != ROOT and path.parent.is_dir() and not any(path.parent.iterdir()):
+        path.parent.rmdir()
 
 
 def write_env() -> None:

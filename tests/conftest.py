@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -104,3 +105,19 @@ def create_database(server_url: str, name: str) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which Python versions ran the rendered suite, and how long the image test took."""
+    versions = sys.modules.get("tests.test_python_versions")
+    if versions is not None and (versions.VERSIONS_RAN or versions.VERSIONS_MISSING):
+        terminalreporter.section("Python versions")
+        for minor, line in sorted(versions.VERSIONS_RAN.items()):
+            terminalreporter.write_line(f"ran {minor}: {line}")
+        for minor in versions.VERSIONS_MISSING:
+            terminalreporter.write_line(f"not on this machine: {minor}")
+    image = sys.modules.get("tests.test_image")
+    if image is not None and image.TIMINGS:
+        terminalreporter.section("Container image")
+        for line in image.TIMINGS:
+            terminalreporter.write_line(line)

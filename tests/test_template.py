@@ -12,27 +12,19 @@ import time
 import tomllib
 import urllib.request
 from importlib import metadata
-from itertools import product
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 
 from tests.conftest import create_database, free_port, render
+from tests.golden import assert_matches_golden
+from tests.option_sets import ALL_SETS, set_id
 
 BIN = Path(sys.executable).parent
-OPTIONS = ("include_example_domain", "include_demo_ui", "use_docker", "database")
-ALL_SETS = [
-    dict(zip(OPTIONS, values, strict=True))
-    for values in product(("y", "n"), ("y", "n"), ("y", "n"), ("postgresql", "sqlite"))
-]
 LEFTOVER = re.compile(r"\{\{|\{%|\{#|cookiecutter")
 # Django templates legitimately use {% %}; only cookiecutter leftovers count there.
 DJANGO_TEMPLATE_DIR = "/templates/"
-
-
-def set_id(options: dict[str, str]) -> str:
-    return "-".join(f"{key.split('_')[-1]}={value}" for key, value in options.items())
 
 
 def project_env(database_url: str | None = None) -> dict[str, str]:
@@ -62,6 +54,7 @@ def test_option_set_renders_clean(cookies, options):
     result = cookies.bake(extra_context=options)
     assert result.exit_code == 0, result.exception
     project = Path(result.project_path)
+    assert_matches_golden(project, options)
 
     files = [path for path in project.rglob("*") if path.is_file()]
     for path in files:

@@ -68,14 +68,15 @@ def synced_venv(project: Path, python: Path) -> tuple[Path, str]:
         "UV_NO_PROGRESS": "1",
     }
     sync = ["sync", "--frozen", "--extra", "dev", "--no-install-project", "--quiet"]
-    subprocess.run(
+    result = subprocess.run(
         [str(UV), *sync, "--python", str(python)],
         cwd=project,
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
         timeout=900,
     )
+    assert result.returncode == 0, f"uv.lock did not install on Python {version}:\n{result.stderr}"
     for stale in venv.parent.glob(f"py{version}-*"):
         if stale != venv:
             shutil.rmtree(stale, ignore_errors=True)

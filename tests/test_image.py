@@ -120,7 +120,7 @@ def test_image_builds_and_answers_http_and_websocket(tmp_path):
 
     config = image_config()
     assert config["User"] not in ("", "root", "0"), "the image runs as an unprivileged user"
-    assert config["Cmd"][0] == "daphne" and config["Cmd"][-1] == "config.asgi:application"
+    assert config["Cmd"][:3] == ["python", "manage.py", "serve"]
     assert config["Healthcheck"]["Test"] == ["CMD", "python", "deploy/healthcheck.py"]
 
     container = buildah("from", "--quiet", IMAGE)
@@ -142,7 +142,7 @@ def test_image_builds_and_answers_http_and_websocket(tmp_path):
             container, env, "python", "manage.py", "shell", "-c", MINT_TOKEN
         ).split()[-2:]
 
-        serve = ("daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application")
+        serve = ("python", "manage.py", "serve", "--bind", "127.0.0.1", "--port", str(port))
         daphne = subprocess.Popen(
             [*buildah_command(), *run_args(container, env, *serve)],
             stdout=subprocess.PIPE,

@@ -72,9 +72,10 @@ def test_option_set_renders_clean(cookies, options):
     assert (project / "docker-compose.yml").exists() == (options["use_docker"] == "y")
     env_example = (project / ".env.example").read_text()
     assert ("DATABASE_URL=postgres://" in env_example) == (options["database"] == "postgresql")
-    # Safe to copy: no line of it points at a service or replaces the generated secret.
+    # Safe to copy: no line of it points at a service, replaces the generated secret or turns
+    # debug mode on for every process started in the folder.
     active = [line for line in env_example.splitlines() if line and not line.startswith("#")]
-    assert active == ["DEBUG=true"]
+    assert active == []
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     first_party = pyproject["tool"]["ruff"]["lint"]["isort"]["known-first-party"]
     assert ("tasks" in first_party) == (options["include_example_domain"] == "y")

@@ -20,7 +20,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--proxy-headers",
             action="store_true",
-            help="take the client address from X-Forwarded-For (behind a proxy)",
+            help=(
+                "take the client address from X-Forwarded-For; only behind a proxy that sets "
+                "it, and leave NUM_PROXIES at 0 then"
+            ),
         )
 
     def handle(self, *args: Any, bind: str, port: int, proxy_headers: bool, **options: Any) -> None:

@@ -507,12 +507,79 @@ def measure_notify_many() -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def profile_daphne() -> dict:
+    """Not part of `make bench`: py-spy samples our daphne under heartbeats and broadcasts.
+
+    5,000 sockets, heartbeat every 5 s, a broadcast a second for 10 s. Needs `py-spy` (PyPI)
+    next to this Python. Prints the functions holding most samples (own and with callees).
+    """
+    logs, sockets = workdir(), 5000
+    env = postgres_env("bench_profile", heartbeat=5)
+    users, tokens = create_users(env, sockets)
+    server = Daphne(env, False, logs / "profile.log")
+    clients = Clients()
+    collapsed = logs / "daphne.collapsed"
+    py_spy = Path(sys.executable).with_name("py-spy")
+    try:
+        clients.open(
+            [server.url(u, t) for u, t in zip(users, tokens, strict=True)], server.origin, 2
+        )
+        recorder = subprocess.Popen(
+            [
+                str(py_spy),
+                "record",
+                "--pid",
+                str(server.process.pid),
+                "--duration",
+                "14",
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(collapsed),
+                "--nonblocking",
+                "--function",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        config = {"broadcast_count": 10, "broadcast_interval": 1.0, "rate": 0, "seconds": 0}
+        publisher(env, "broadcast", config, False)
+        recorder.wait(timeout=60)
+        clients.stop()
+    finally:
+        server.stop()
+    own: dict[str, int] = {}
+    total: dict[str, int] = {}
+    samples = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        samples += int(count)
+        own[frames[-1]] = own.get(frames[-1], 0) + int(count)
+        for frame in set(frames):
+            total[frame] = total.get(frame, 0) + int(count)
+
+    def top(table: dict[str, int]) -> list[tuple[str, float]]:
+        ranked = sorted(table.items(), key=lambda item: -item[1])[:25]
+        return [(name, round(100 * count / samples, 1)) for name, count in ranked]
+
+    return {
+        "samples": samples,
+        "own_percent": top(own),
+        "total_percent": top(total),
+        "raw": str(collapsed),
+    }
+
+
 MEASURES = {
     "latency": measure_latency,
     "loss": measure_loss,
     "fanout": measure_fanout,
     "heartbeat": measure_heartbeat,
     "notify_many": measure_notify_many,
+    "profile": profile_daphne,
 }
 
 

@@ -1,6 +1,6 @@
 """The capacity part of RESULTS.md: the summary table, the real-time sections, the sizing table.
 
-    .venv/bin/python bench/capacity.py [bench/RESULTS.json]   # print both tables again
+    .venv/bin/python bench/capacity.py [bench/RESULTS.json] [--readme]   # print both tables
 
 run.py calls `summary_lines()`, `SECTIONS` and `sizing_lines()`; run on its own, this module
 recomputes the tables from the figures run.py saved, so the sizing can be redone without a
@@ -427,7 +427,27 @@ SECTIONS = {
 }
 
 
+README = Path(__file__).resolve().parent.parent / "{{cookiecutter.project_slug}}" / "README.md"
+START, END = "<!-- sizing:start", "<!-- sizing:end -->"
+
+
+def write_readme_sizing(results: dict, readme: Path = README) -> bool:
+    """Put the sizing table into the generated README's "Sizing" section; False if not computed."""
+    if sizing(results) is None or not readme.is_file():
+        return False
+    text = readme.read_text()
+    head, rest = text.split(START, 1)
+    marker, _, _ = rest.partition("\n")
+    _, tail = rest.split(END, 1)
+    block = [f"{START}{marker}", *sizing_lines(results), END]
+    readme.write_text(head + "\n".join(block) + tail)
+    return True
+
+
 if __name__ == "__main__":
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "RESULTS.json"
+    paths = [Path(arg) for arg in sys.argv[1:] if not arg.startswith("--")]
+    path = paths[0] if paths else Path(__file__).parent / "RESULTS.json"
     figures = json.loads(path.read_text())
     print("\n".join([*summary_lines(figures), "", *sizing_lines(figures)]))
+    if "--readme" in sys.argv and write_readme_sizing(figures):
+        print(f"wrote the sizing table into {README}")

@@ -9,12 +9,14 @@ script as its own process inside the project (one JSON line of figures each).
 """
 
 import argparse
+import contextlib
 import glob
 import json
 import os
 import platform
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -39,9 +41,9 @@ BENCHMARKS = {
     "latency": ("realtime.py latency", "End-to-end latency, 500 sockets, 300/s", 240),
     "loss": ("realtime.py loss", "Loss over two daphne processes, 2,000 sockets", 300),
     "broadcast": ("realtime.py fanout", "Broadcast fan-out and memory per idle socket", 420),
-    "heartbeat": ("realtime.py heartbeat", "Heartbeat with 10,000 idle sockets", 240),
+    "heartbeat": ("realtime.py heartbeat", "Heartbeat with 10,000 idle sockets", 420),
     "notify_many": ("realtime.py notify_many", "notify_many to 10,000 users, PostgreSQL", 180),
-    "rest_scale": ("rest_scale.py", "REST at 100k rows: SQLite, PostgreSQL, dj_notif", 420),
+    "rest_scale": ("rest_scale.py", "REST at 100k rows: SQLite, PostgreSQL, dj_notif", 600),
 }
 # These need the throwaway PostgreSQL cluster run.py starts (skipped without its binaries).
 NEEDS_POSTGRES = {"latency", "loss", "broadcast", "heartbeat", "notify_many", "rest_scale"}
@@ -173,20 +175,27 @@ def run_benchmark(
     with redis.Redis.from_url(redis_url) as client:
         client.flushall()
     start = time.perf_counter()
+    # Its own process group: on a timeout its daphne, client and publisher processes go too.
+    process = subprocess.Popen(
+        [sys.executable, *(str(BENCH / w) if w.endswith(".py") else w for w in script.split())],
+        cwd=project,
+        env={**env, "DATABASE_URL": f"sqlite:///{copy}"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        completed = subprocess.run(
-            [
-                sys.executable,
-                *(str(BENCH / word) if word.endswith(".py") else word for word in script.split()),
-            ],
-            cwd=project,
-            env={**env, "DATABASE_URL": f"sqlite:///{copy}"},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         return {"error": f"timed out after {timeout} s"}
+    finally:
+        # Whatever the benchmark left behind (it should leave nothing).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    completed = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     seconds = round(time.perf_counter() - start, 1)
     lines = completed.stdout.strip().splitlines()
     if completed.returncode != 0 or not lines:
@@ -569,6 +578,8 @@ def main() -> int:
     source = f"the project at {args.project}" if args.project else None
     write_results(args.output, results, machine(), command, args.context, seconds, source)
     print(f"wrote {args.output} in {seconds:.0f} s")
+    if not args.project and capacity.write_readme_sizing(results):
+        print(f"wrote the sizing table into {capacity.README}")
     return 1 if any("error" in data for data in results.values()) else 0
 
 

@@ -11,6 +11,7 @@ Workarounds are listed in bench/README.md.
 """
 
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -160,6 +161,7 @@ def main() -> None:
             "queries": len(executed),
             "items": len(body) if isinstance(body, list) else body,
         }
+    shutil.rmtree(folder, ignore_errors=True)
     print(
         json.dumps(
             {"rows": rows, "other_rows": other_rows, "seed_s": round(seed_seconds, 1), **results}

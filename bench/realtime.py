@@ -248,7 +248,11 @@ def floor_env() -> dict[str, str]:
 
 
 def workdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="bench-realtime-"))
+    """A folder for daphne logs: inside run.py's temporary folder, removed with it."""
+    parent = os.environ.get("BENCH_LOG_DIR")
+    if parent:
+        Path(parent).mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="bench-realtime-", dir=parent))
 
 
 # Measures ---------------------------------------------------------------------------------

@@ -555,7 +555,12 @@ def main() -> int:
         project = args.project.resolve() if args.project else render(workdir, args.context)
         redis_process, redis_url = start_redis(workdir)
         stop_postgres, postgres = start_postgres(workdir)
-        env = {**project_env(redis_url), **postgres, "BENCH_REDIS_PID": str(redis_process.pid)}
+        env = {
+            **project_env(redis_url),
+            **postgres,
+            "BENCH_REDIS_PID": str(redis_process.pid),
+            "BENCH_LOG_DIR": str(workdir / "logs"),
+        }
         database = workdir / "migrated.sqlite3"
         migrate(project, env, database)
         for name in args.only or BENCHMARKS:

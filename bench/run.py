@@ -9,20 +9,25 @@ script as its own process inside the project (one JSON line of figures each).
 """
 
 import argparse
+import contextlib
+import glob
 import json
 import os
 import platform
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+import capacity
 import redis
 
 BENCH = Path(__file__).resolve().parent
@@ -33,7 +38,15 @@ BENCHMARKS = {
     "burst": ("burst.py", "Burst delivery to a socket that is not reading", 90),
     "fanout": ("fanout.py", "Fan-out to 1,000 users", 120),
     "rest_list": ("rest_list.py", "REST inbox list and unread count", 150),
+    "latency": ("realtime.py latency", "End-to-end latency, 500 sockets, 300/s", 240),
+    "loss": ("realtime.py loss", "Loss over two daphne processes, 2,000 sockets", 300),
+    "broadcast": ("realtime.py fanout", "Broadcast fan-out and memory per idle socket", 420),
+    "heartbeat": ("realtime.py heartbeat", "Heartbeat with 10,000 idle sockets", 420),
+    "notify_many": ("realtime.py notify_many", "notify_many to 10,000 users, PostgreSQL", 180),
+    "rest_scale": ("rest_scale.py", "REST at 100k rows: SQLite, PostgreSQL, dj_notif", 600),
 }
+# These need the throwaway PostgreSQL cluster run.py starts (skipped without its binaries).
+NEEDS_POSTGRES = {"latency", "loss", "broadcast", "heartbeat", "notify_many", "rest_scale"}
 PACKAGES = ["Django", "djangorestframework", "channels", "channels-redis", "redis", "asgiref"]
 
 
@@ -103,6 +116,40 @@ def project_env(redis_url: str) -> dict[str, str]:
     }
 
 
+def start_postgres(workdir: Path) -> tuple[Callable[[], None], dict[str, str]]:
+    """A throwaway PostgreSQL cluster (as the postgres user when root); its stop and env."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not candidates:
+        return (lambda: None), {}
+    bin_dir = Path(candidates[-1]).parent
+    base = Path(tempfile.mkdtemp(prefix="notify-bench-postgres-"))
+    data, sockets, log = base / "data", base / "sockets", base / "postgres.log"
+    sockets.mkdir()
+    base.chmod(0o755)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(base, "postgres")
+        shutil.chown(sockets, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
+    subprocess.run([*prefix, *initdb], check=True, capture_output=True)
+    port = free_port()
+    options = (
+        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c max_connections=200 -c log_line_prefix=''"
+    )
+    pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data)]
+    start = [*pg_ctl, "-o", options, "-l", str(log), "-w", "start"]
+    subprocess.run([*prefix, *start], check=True, capture_output=True)
+
+    def stop() -> None:
+        subprocess.run([*prefix, *pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+    url = f"postgres://postgres@127.0.0.1:{port}"
+    return stop, {"BENCH_POSTGRES_URL": url, "BENCH_POSTGRES_LOG": str(log)}
+
+
 def migrate(project: Path, env: dict[str, str], database: Path) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
@@ -121,22 +168,34 @@ def run_benchmark(
     script, _, timeout = BENCHMARKS[name]
     if name == "rest_list" and not list_view_ready(project):
         return {"error": "skipped: notifications/views.py defines no NotificationListView"}
+    if name in NEEDS_POSTGRES and "BENCH_POSTGRES_URL" not in env:
+        return {"error": "skipped: no PostgreSQL server binaries (apt-get install postgresql)"}
     copy = database.with_name(f"{name}.sqlite3")
     shutil.copyfile(database, copy)
     with redis.Redis.from_url(redis_url) as client:
         client.flushall()
     start = time.perf_counter()
+    # Its own process group: on a timeout its daphne, client and publisher processes go too.
+    process = subprocess.Popen(
+        [sys.executable, *(str(BENCH / w) if w.endswith(".py") else w for w in script.split())],
+        cwd=project,
+        env={**env, "DATABASE_URL": f"sqlite:///{copy}"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        completed = subprocess.run(
-            [sys.executable, str(BENCH / script)],
-            cwd=project,
-            env={**env, "DATABASE_URL": f"sqlite:///{copy}"},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
         return {"error": f"timed out after {timeout} s"}
+    finally:
+        # Whatever the benchmark left behind (it should leave nothing).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    completed = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     seconds = round(time.perf_counter() - start, 1)
     lines = completed.stdout.strip().splitlines()
     if completed.returncode != 0 or not lines:
@@ -409,6 +468,7 @@ SECTIONS = {
     "burst": burst_section,
     "fanout": fanout_section,
     "rest_list": rest_section,
+    **capacity.SECTIONS,
 }
 
 
@@ -436,6 +496,14 @@ def write_results(
         "channel layer is `RedisPubSubChannelLayer`); a throwaway local redis-server.",
         f"- Total runtime: {seconds:.0f} s. All figures below come from this one run.",
         "",
+        "## Summary: real-time capacity against the floor and dj_notif",
+        "",
+        *capacity.summary_lines(results),
+        "",
+        "## Sizing computed from these figures",
+        "",
+        *capacity.sizing_lines(results),
+        "",
     ]
     for number, (name, (_, title, _)) in enumerate(BENCHMARKS.items(), start=1):
         if name not in results:
@@ -445,8 +513,15 @@ def write_results(
         if "error" in data:
             lines += ["Not measured:", "", "```", data["error"], "```", ""]
             continue
-        lines += [*SECTIONS[name](data), "", f"_Benchmark process: {data['seconds']} s._", ""]
+        section = SECTIONS.get(name, raw_section)
+        lines += [*section(data), "", f"_Benchmark process: {data['seconds']} s._", ""]
     path.write_text("\n".join(lines))
+    # Every figure as measured, for recomputing tables (capacity.py) without a rerun.
+    path.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+
+
+def raw_section(data: dict) -> list[str]:
+    return ["```json", json.dumps(data, indent=1), "```"]
 
 
 # Entry point -------------------------------------------------------------------------------
@@ -474,11 +549,18 @@ def main() -> int:
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="notify-bench-"))
     redis_process = None
+    stop_postgres: Callable[[], None] = lambda: None  # noqa: E731
     results: dict[str, dict] = {}
     try:
         project = args.project.resolve() if args.project else render(workdir, args.context)
         redis_process, redis_url = start_redis(workdir)
-        env = project_env(redis_url)
+        stop_postgres, postgres = start_postgres(workdir)
+        env = {
+            **project_env(redis_url),
+            **postgres,
+            "BENCH_REDIS_PID": str(redis_process.pid),
+            "BENCH_LOG_DIR": str(workdir / "logs"),
+        }
         database = workdir / "migrated.sqlite3"
         migrate(project, env, database)
         for name in args.only or BENCHMARKS:
@@ -487,6 +569,7 @@ def main() -> int:
             if "error" in results[name]:
                 print(results[name]["error"], file=sys.stderr)
     finally:
+        stop_postgres()
         if redis_process is not None:
             redis_process.terminate()
             redis_process.wait(timeout=10)
@@ -500,6 +583,8 @@ def main() -> int:
     source = f"the project at {args.project}" if args.project else None
     write_results(args.output, results, machine(), command, args.context, seconds, source)
     print(f"wrote {args.output} in {seconds:.0f} s")
+    if not args.project and capacity.write_readme_sizing(results):
+        print(f"wrote the sizing table into {capacity.README}")
     return 1 if any("error" in data for data in results.values()) else 0
 
 

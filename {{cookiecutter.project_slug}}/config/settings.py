@@ -101,13 +101,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # ------------------------------------------------------------------------------
 # https://channels.readthedocs.io/en/stable/topics/channel_layers.html
 REDIS_URL = env.str("REDIS_URL", default="")
+# Past one Redis: the channel layer shards groups over these servers by consistent hashing.
+# Every process must list the same URLs in the same order; see README "Scaling out".
+CHANNEL_REDIS_URLS = env.list("CHANNEL_REDIS_URLS", default=[REDIS_URL] if REDIS_URL else [])
 if REDIS_URL:
     # The pub/sub layer has no per-channel capacity, so a burst is never dropped the way
     # RedisChannelLayer drops group messages past `capacity`; see README "Delivery".
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "CONFIG": {"hosts": CHANNEL_REDIS_URLS},
         }
     }
     CACHES = {

@@ -1,0 +1,222 @@
+"""The sending side of the real-time benchmarks, in its own process.
+
+    python publisher.py users COUNT PATH             # ours: create users, write ids and tokens
+    python publisher.py create CONFIG_JSON           # ours: create_notification at a rate
+    python publisher.py create CONFIG_JSON --floor   # floor: group_send of the same frame
+    python publisher.py notify_many COUNT            # ours: one notify_many to COUNT users
+
+Ours runs inside the rendered project (its working directory, its settings) and goes through
+the public entry points only: `NotificationService.create_notification`, `broadcast`,
+`notify_many`, then `events.flush()`. The floor sends the same frame shape with the channel
+layer directly. `create` takes {"rate", "seconds", "users", "broadcast_every"} and prints
+{"created": [[id, t0, user], ...], "broadcasts": [[id, t0], ...], "late_ms": ..., ...}
+with t0 = time.monotonic() just before each call.
+"""
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+from support import setup_django
+
+MESSAGE = "Your report is ready to download."
+
+
+def create_users(count: int, path: str) -> None:
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    user_model = get_user_model()
+    user_model.objects.bulk_create(
+        [user_model(username=f"bench{n:06d}", password="!") for n in range(count)],
+        batch_size=1000,
+    )
+    users = list(user_model.objects.filter(username__startswith="bench").order_by("pk")[:count])
+    data = {
+        "ids": [user.pk for user in users],
+        "tokens": [str(AccessToken.for_user(user)) for user in users],
+    }
+    Path(path).write_text(json.dumps(data))
+
+
+def paced(rate: float, seconds: float):
+    """Yields (number, scheduled time) at `rate` per second for `seconds`; sleeps between."""
+    start = time.monotonic()
+    total = int(rate * seconds)
+    for number in range(total):
+        due = start + number / rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        yield number, due
+
+
+def create_ours(config: dict) -> dict:
+    setup_django()
+    from notifications import events
+    from notifications.services import NotificationService
+
+    users = config["users"]
+    every = config.get("broadcast_every") or 0
+    created, broadcasts, late = [], [], 0.0
+    next_broadcast = time.monotonic() + every if every else float("inf")
+    started = time.monotonic()
+    for number, due in paced(config["rate"], config["seconds"]):
+        user = users[number % len(users)]
+        t0 = time.monotonic()
+        late = max(late, t0 - due)
+        created.append((NotificationService.create_notification(user, MESSAGE).id, t0, user))
+        if t0 >= next_broadcast:
+            next_broadcast += every
+            t0 = time.monotonic()
+            broadcasts.append((NotificationService.broadcast("Maintenance at noon.").id, t0))
+    sending = time.monotonic() - started
+    drained = events.flush(120)
+    return {
+        "created": created,
+        "broadcasts": broadcasts,
+        "late_ms": round(late * 1000, 1),
+        "send_seconds": round(sending, 2),
+        "drained": drained,
+    }
+
+
+def broadcast_ours(count: int, interval: float) -> dict:
+    setup_django()
+    from notifications import events
+    from notifications.services import NotificationService
+
+    broadcasts = []
+    for _ in range(count):
+        t0 = time.monotonic()
+        broadcasts.append((NotificationService.broadcast("Maintenance at noon.").id, t0))
+        events.flush(60)
+        time.sleep(interval)
+    return {"created": [], "broadcasts": broadcasts, "drained": True}
+
+
+def floor_frame(event: str, key: str, number: int) -> dict:
+    """The shape and size of the project's frames, with no database behind it."""
+    item = {
+        "id": number,
+        "category": "general",
+        "level": 1,
+        "level_label": "info",
+        "title": "",
+        "message": MESSAGE,
+        "data": {},
+        "actor": None,
+        "target": None,
+        "created_at": "2026-01-01T12:00:00.000000Z",
+        "read_at": None,
+        "is_read": False,
+    }
+    payload = {key: item, "unread_count": 1} if event == "created" else {key: item}
+    return {"type": "notifications", "event": event, "payload": payload}
+
+
+async def floor_send(config: dict) -> dict:
+    import floor_asgi  # noqa: F401  (configures Django with the floor's channel layer)
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+    users = config["users"]
+    rate, seconds = config["rate"], config["seconds"]
+    every = config.get("broadcast_every") or 0
+    count, interval = config.get("broadcast_count", 0), config.get("broadcast_interval", 0)
+    created, broadcasts, late = [], [], 0.0
+    start = time.monotonic()
+    next_broadcast = start + every if every else float("inf")
+    for number in range(int(rate * seconds)):
+        due = start + number / rate
+        if (delay := due - time.monotonic()) > 0:
+            await asyncio.sleep(delay)
+        user = users[number % len(users)]
+        t0 = time.monotonic()
+        late = max(late, t0 - due)
+        message = {
+            "type": "notify.frame",
+            "frame": floor_frame("created", "notification", number + 1),
+        }
+        await layer.group_send(f"notifications_{user}", message)
+        created.append((number + 1, t0, user))
+        if t0 >= next_broadcast:
+            next_broadcast += every
+            broadcasts.append((len(broadcasts) + 1, time.monotonic()))
+            frame = floor_frame("broadcast", "broadcast", len(broadcasts))
+            await layer.group_send(
+                "notifications_broadcast", {"type": "notify.frame", "frame": frame}
+            )
+    for number in range(count):
+        t0 = time.monotonic()
+        frame = floor_frame("broadcast", "broadcast", number + 1)
+        await layer.group_send("notifications_broadcast", {"type": "notify.frame", "frame": frame})
+        broadcasts.append((number + 1, t0))
+        await asyncio.sleep(interval)
+    return {
+        "created": created,
+        "broadcasts": broadcasts,
+        "late_ms": round(late * 1000, 1),
+        "send_seconds": round(time.monotonic() - start, 2),
+        "drained": True,
+    }
+
+
+def notify_many(count: int) -> dict:
+    """One notify_many to `count` users, pushes included (until events.flush() returns)."""
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from notifications import events
+    from notifications.services import NotificationService
+
+    user_model = get_user_model()
+    user_model.objects.bulk_create(
+        [user_model(username=f"many{n:06d}", password="!") for n in range(count)],
+        batch_size=1000,
+    )
+    ids = list(user_model.objects.filter(username__startswith="many").values_list("pk", flat=True))
+    runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        with CaptureQueriesContext(connection) as queries:
+            rows = NotificationService.notify_many(ids, MESSAGE)
+        stored = time.perf_counter()
+        drained = events.flush(120)
+        done = time.perf_counter()
+        runs.append(
+            {
+                "stored_ms": round((stored - start) * 1000, 1),
+                "total_ms": round((done - start) * 1000, 1),
+                "queries": len(queries.captured_queries),
+                "rows": len(rows),
+                "drained": drained,
+            }
+        )
+    return {"users": count, "runs": runs, "vendor": connection.vendor}
+
+
+def main() -> None:
+    mode, *args = sys.argv[1:]
+    if mode == "users":
+        create_users(int(args[0]), args[1])
+        return
+    if mode == "notify_many":
+        result = notify_many(int(args[0]))
+    else:
+        config = json.loads(args[0])
+        if "--floor" in args:
+            result = asyncio.run(floor_send(config))
+        elif mode == "broadcast":
+            result = broadcast_ours(config["broadcast_count"], config["broadcast_interval"])
+        else:
+            result = create_ours(config)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

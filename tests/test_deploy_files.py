@@ -140,4 +140,4 @@ def test_dockerfile_installs_the_lock_before_copying_the_code(cookies):
     assert index("RUN /opt/uv/bin/uv sync --locked") < index("COPY . .")
     assert index("COPY --from=builder /opt/venv") < index("COPY . .")
     assert index("COPY . .") < index("RUN SECRET_KEY=collectstatic-only") < index("USER app")
-    assert lines[-1].startswith('CMD ["daphne"')
+    assert lines[-1].startswith('CMD ["python", "manage.py", "serve"')

@@ -28,8 +28,9 @@ BULK_BATCH_SIZE = 500
 PRUNE_BATCH_SIZE = 5000
 # Actors a group keeps, newest first: enough for "Alice, Bob and 3 others".
 MAX_GROUP_ACTORS = 5
-# Attempts to fold into groups when a concurrent create opened the same group first.
-GROUP_ATTEMPTS = 3
+# Attempts to fold into groups. An attempt fails only when another create of the same group
+# committed during it, so this bounds the concurrent creates of one group that all succeed.
+GROUP_ATTEMPTS = 10
 
 
 class NotificationService:
@@ -385,7 +386,8 @@ def _fold_into_groups(
     Returns each stored row with the id of the group row it replaces, None for a new group.
     Two transactions creating the same group race on the `one_open_group_per_key`
     constraint: the loser rolls back to its savepoint and tries again, and then finds the
-    winner's group, locked, and folds into it.
+    winner's group, locked, and folds into it. A transaction that waited on a group row
+    another one replaced meanwhile finds no row, and loses the same race the same way.
     """
     for attempt in range(1, GROUP_ATTEMPTS + 1):
         try:

@@ -2,6 +2,7 @@
 
 import enum
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -210,7 +211,7 @@ def mentioned_user_ids(text: str) -> list[int]:
 
 
 def _notify(
-    user_ids: list[int | None],
+    user_ids: Sequence[int | None],
     *,
     title: str,
     message: str,

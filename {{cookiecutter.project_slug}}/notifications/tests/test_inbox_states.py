@@ -5,6 +5,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
@@ -47,9 +49,8 @@ def fresh_counts(user: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def inbox(user) -> Iterator[Inbox]:
-    inbox = Inbox(events.user_group(user.id))
-    yield inbox
-    inbox.frames()
+    yield Inbox(events.user_group(user.id))
+    async_to_sync(get_channel_layer().flush)()
 
 
 @pytest.fixture
@@ -365,7 +366,6 @@ def test_the_prune_command_also_deletes_expired_items(user, capsys):
 def test_every_frame_carries_exact_counts(user, other_user, inbox, run):
     """After each kind of write, the pushed counts equal a fresh count, row by row."""
     soon = timezone.now() + timedelta(days=1)
-    steps: list[tuple[str, Callable[[], Any]]] = []
     made: dict[str, Notification] = {}
 
     def create() -> None:
@@ -376,7 +376,13 @@ def test_every_frame_carries_exact_counts(user, other_user, inbox, run):
     def regroup() -> None:
         made["group"] = group(user, other_user)
 
-    steps = [
+    def expire_then_create() -> None:
+        Notification.objects.filter(pk=made["plain"].pk).update(expires_at=timezone.now())
+        create()
+
+    announcement = BroadcastFactory()
+
+    steps: list[tuple[str, Callable[[], Any]]] = [
         ("created", create),
         ("created", regroup),
         ("updated", regroup),
@@ -388,6 +394,8 @@ def test_every_frame_carries_exact_counts(user, other_user, inbox, run):
         ("unarchived", lambda: NotificationService.unarchive_notification(made["group"].pk, user)),
         ("archived", lambda: NotificationService.archive_all(user, read_only=True)),
         ("created", create),
+        ("created", expire_then_create),
+        ("broadcast_read", lambda: NotificationService.mark_broadcast_read(announcement.pk, user)),
         ("deleted", lambda: NotificationService.delete_notification(made["plain"].pk, user)),
     ]
     for kind, write in steps:

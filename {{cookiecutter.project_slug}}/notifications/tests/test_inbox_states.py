@@ -66,7 +66,7 @@ def run(django_capture_on_commit_callbacks) -> Callable[..., Any]:
 
 def group(user: Any, actor: Any, message: str = "commented", **options: Any) -> Notification:
     return NotificationService.create_notification(
-        user, message, actor=actor, group_key=KEY, category="comment", **options
+        user, message, actor=actor, group_key=KEY, category="project", **options
     )
 
 
@@ -215,7 +215,7 @@ def test_a_second_notification_of_a_key_updates_the_open_group(user, other_user,
     assert updated["counts"] == {
         "unread": 1,
         "unseen": 1,
-        "by_category": {"comment": {"unread": 1, "unseen": 1}},
+        "by_category": {"project": {"unread": 1, "unseen": 1}},
     }
 
 

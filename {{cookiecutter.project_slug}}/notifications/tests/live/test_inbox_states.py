@@ -1,5 +1,4 @@
-"""Inbox states through real daphne and Redis: another tab sees them live, a returning one
-replays them with `?since=`."""
+"""Inbox states through daphne and Redis: live to an open tab, replayed to a returning one."""
 
 import asyncio
 import json

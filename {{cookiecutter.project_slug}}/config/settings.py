@@ -249,6 +249,9 @@ NOTIFICATIONS_RECIPIENT_ATTRIBUTES = env.list(
 NOTIFICATIONS_REPLAY_LIMIT = env.int("NOTIFICATIONS_REPLAY_LIMIT", default=500)
 # Days the event stream is kept for replay; `manage.py prune_events` deletes older events.
 NOTIFICATIONS_EVENT_RETENTION_DAYS = env.int("NOTIFICATIONS_EVENT_RETENTION_DAYS", default=7)
+# Seconds a group stays open after its first notification: a notification with the same
+# recipient and group_key inside it updates the group instead of adding an inbox row.
+NOTIFICATIONS_GROUP_WINDOW_SECONDS = env.int("NOTIFICATIONS_GROUP_WINDOW_SECONDS", default=3600)
 # Lifetime of a one-time WebSocket ticket from ws_auth/.
 NOTIFICATIONS_TICKET_TTL = env.int("NOTIFICATIONS_TICKET_TTL", default=30)
 # Open sockets one user may hold on one server process; more are closed with 4429.

@@ -17,11 +17,13 @@ from notifications import categories, events, positions, selectors
 from notifications.auth import AUTH_ERROR, AUTH_METHOD, AUTH_UNAVAILABLE, EXPIRES_AT
 from notifications.models import Notification
 from notifications.serializers import (
+    ArchiveCommand,
     EmptyCommand,
     Frame,
     ListCommand,
     MarkAllReadCommand,
     MarkReadCommand,
+    MarkSeenCommand,
     NotificationSerializer,
     SyncCommand,
     dumps,
@@ -262,6 +264,15 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     async def do_mark_all_read(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.run_mark_all_read(params["category"])
 
+    async def do_mark_seen(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.run_mark_seen(params["up_to"])
+
+    async def do_archive(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.run_archive(params["id"], archive=True)
+
+    async def do_unarchive(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.run_archive(params["id"], archive=False)
+
     async def do_list(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.list_page(params)
 
@@ -336,10 +347,31 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         return {"marked": marked, "counts": selectors.counts(self.user_id)}
 
     @database_sync_to_async
+    def run_mark_seen(self, up_to: int | None) -> dict[str, Any]:
+        marked = NotificationService.mark_all_seen(self.user_id, up_to=up_to)
+        return {"marked": marked, "counts": selectors.counts(self.user_id)}
+
+    @database_sync_to_async
+    def run_archive(self, notification_id: int, *, archive: bool) -> dict[str, Any]:
+        change = (
+            NotificationService.archive_notification
+            if archive
+            else NotificationService.unarchive_notification
+        )
+        try:
+            change(notification_id, self.user_id)
+        except Notification.DoesNotExist:
+            raise CommandError("not_found", f"No notification {notification_id}.") from None
+        return {"id": notification_id, "counts": selectors.counts(self.user_id)}
+
+    @database_sync_to_async
     def list_page(self, params: dict[str, Any]) -> dict[str, Any]:
         """One page of the inbox, newest first; `before` is the last id of the previous page."""
         queryset = selectors.notifications_for(
-            self.user_id, category=params.get("category"), unread=params.get("unread")
+            self.user_id,
+            category=params.get("category"),
+            unread=params.get("unread"),
+            archived=params.get("archived", False),
         )
         if params.get("before") is not None:
             queryset = queryset.filter(id__lt=params["before"])
@@ -448,6 +480,9 @@ COMMANDS: dict[str, tuple[type[drf.Serializer], Handler, str]] = {
     "ping": (EmptyCommand, NotificationConsumer.do_ping, "pong"),
     "mark_read": (MarkReadCommand, NotificationConsumer.do_mark_read, "mark_read"),
     "mark_all_read": (MarkAllReadCommand, NotificationConsumer.do_mark_all_read, "mark_all_read"),
+    "mark_seen": (MarkSeenCommand, NotificationConsumer.do_mark_seen, "mark_seen"),
+    "archive": (ArchiveCommand, NotificationConsumer.do_archive, "archive"),
+    "unarchive": (ArchiveCommand, NotificationConsumer.do_unarchive, "unarchive"),
     "list": (ListCommand, NotificationConsumer.do_list, "list"),
     "sync": (SyncCommand, NotificationConsumer.do_sync, "synced"),
 }

@@ -1,5 +1,7 @@
 """Notifications, broadcasts, per-user broadcast receipts and the event stream."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -10,12 +12,23 @@ from django.utils import timezone
 from notifications.categories import MAX_NAME_LENGTH
 
 ALIVE = Q(deleted_at__isnull=True)
+# In the inbox: alive and not archived. Expiry depends on the clock, so no index holds it.
+IN_INBOX = ALIVE & Q(archived_at__isnull=True)
+# What the counts read: inbox rows still unread or unseen.
+COUNTED = IN_INBOX & (Q(read_at__isnull=True) | Q(seen_at__isnull=True))
+# Longest group key, e.g. "task:42:comments".
+MAX_GROUP_KEY_LENGTH = 100
 
 
 class Level(models.IntegerChoices):
     LOW = 1, "Low"
     MEDIUM = 2, "Medium"
     HIGH = 3, "High"
+
+
+def unexpired(now: datetime | None = None) -> Q:
+    """Rows without an expiry, or whose expiry is still ahead."""
+    return Q(expires_at__isnull=True) | Q(expires_at__gt=now or timezone.now())
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):
@@ -25,12 +38,18 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
     def unread(self) -> "NotificationQuerySet":
         return self.filter(read_at__isnull=True)
 
+    def inbox(self) -> "NotificationQuerySet":
+        """Alive, not archived and not expired: what lists and counts show."""
+        return self.filter(IN_INBOX & unexpired())
+
 
 class Notification(models.Model):
     """One message to one user; every category lives in this table.
 
     Lists are ordered by id, which only grows: cursor pages never skip or repeat, and a
-    reconnecting client asks for everything after the last id it saw.
+    reconnecting client asks for everything after the last id it saw. A group that takes a
+    new notification is stored again under a new id (see services), so it sorts as new
+    without a second ordering field.
     """
 
     recipient = models.ForeignKey(
@@ -55,8 +74,20 @@ class Notification(models.Model):
     target_object_id = models.CharField(max_length=64, blank=True)
     target = GenericForeignKey("target_content_type", "target_object_id")
     created_at = models.DateTimeField(default=timezone.now)
+    # Shown to the user (the bell counts unseen); reading implies seeing.
+    seen_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # After it the notification leaves every list and count; pruning deletes it.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # Notifications of one recipient and key fold into one row while its group is open.
+    group_key = models.CharField(max_length=MAX_GROUP_KEY_LENGTH, blank=True)
+    group_open = models.BooleanField(default=False)
+    group_started_at = models.DateTimeField(null=True, blank=True)
+    group_count = models.PositiveIntegerField(default=1)
+    # The latest actors, newest first, as [{"id", "username"}]; bounded by the service.
+    actors = models.JSONField(default=list, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -64,18 +95,36 @@ class Notification(models.Model):
         ordering = ["-id"]
         indexes = [
             # The inbox: one user's live notifications, newest first.
-            models.Index(fields=["recipient", "-id"], condition=ALIVE, name="notif_inbox_idx"),
+            models.Index(fields=["recipient", "-id"], condition=IN_INBOX, name="notif_inbox_idx"),
             # The inbox filtered by category.
             models.Index(
                 fields=["recipient", "category", "-id"],
-                condition=ALIVE,
+                condition=IN_INBOX,
                 name="notif_category_idx",
             ),
-            # Unread counts, in total and per category.
+            # The archive list.
             models.Index(
-                fields=["recipient", "category"],
-                condition=ALIVE & Q(read_at__isnull=True),
-                name="notif_unread_idx",
+                fields=["recipient", "-id"],
+                condition=ALIVE & Q(archived_at__isnull=False),
+                name="notif_archive_idx",
+            ),
+            # Unread and unseen counts, in total and per category, in one scan.
+            models.Index(
+                fields=["recipient", "category"], condition=COUNTED, name="notif_counts_idx"
+            ),
+            # Pruning of expired rows.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(expires_at__isnull=False),
+                name="notif_expiry_idx",
+            ),
+        ]
+        constraints = [
+            # One open group per recipient and key, even under concurrent creates.
+            models.UniqueConstraint(
+                fields=["recipient", "group_key"],
+                condition=Q(group_open=True),
+                name="one_open_group_per_key",
             ),
         ]
 
@@ -86,10 +135,18 @@ class Notification(models.Model):
     def is_read(self) -> bool:
         return self.read_at is not None
 
+    @property
+    def is_seen(self) -> bool:
+        return self.seen_at is not None
+
 
 class BroadcastQuerySet(models.QuerySet["Broadcast"]):
     def alive(self) -> "BroadcastQuerySet":
         return self.filter(ALIVE)
+
+    def current(self) -> "BroadcastQuerySet":
+        """Alive and not expired: what lists and counts show."""
+        return self.filter(ALIVE & unexpired())
 
 
 class Broadcast(models.Model):
@@ -102,6 +159,7 @@ class Broadcast(models.Model):
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
 
     objects = BroadcastQuerySet.as_manager()
 
@@ -110,6 +168,11 @@ class Broadcast(models.Model):
         indexes = [
             models.Index(
                 fields=["category", "-id"], condition=ALIVE, name="broadcast_category_idx"
+            ),
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(expires_at__isnull=False),
+                name="broadcast_expiry_idx",
             ),
         ]
 
@@ -143,6 +206,11 @@ class EventKind(models.TextChoices):
     DELETED = "deleted"
     BROADCAST = "broadcast"
     BROADCAST_READ = "broadcast_read"
+    SEEN = "seen"
+    ARCHIVED = "archived"
+    UNARCHIVED = "unarchived"
+    # A group took a new notification: stored again under a new id, replacing the old one.
+    UPDATED = "updated"
     # The user's sockets must close: a logout (of one session), a password change, a
     # deactivation. Replays carry it too; only live sockets act on it.
     REVOKED = "revoked"

@@ -1,5 +1,6 @@
 """Every read of notifications, broadcasts and the event stream, already scoped to one user."""
 
+from datetime import datetime
 from importlib import import_module
 from typing import Any
 
@@ -8,13 +9,16 @@ from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from notifications.models import (
+    COUNTED,
     Broadcast,
     BroadcastReceipt,
     Event,
     Notification,
     NotificationQuerySet,
+    unexpired,
 )
 from notifications.users import UserRef, user_id_of
 
@@ -24,14 +28,20 @@ def notifications_for(
     *,
     category: str | None = None,
     unread: bool | None = None,
+    archived: bool | None = False,
     since: int | None = None,
 ) -> NotificationQuerySet:
-    """A user's live notifications, newest first, filtered as asked."""
+    """A user's live, unexpired notifications, newest first, filtered as asked.
+
+    `archived`: False (the inbox) leaves archived ones out, True lists only them, None both.
+    """
     queryset = (
         Notification.objects.alive()
-        .filter(recipient_id=user_id_of(user))
+        .filter(unexpired(), recipient_id=user_id_of(user))
         .select_related("actor", "target_content_type")
     )
+    if archived is not None:
+        queryset = queryset.filter(archived_at__isnull=not archived)
     if category is not None:
         queryset = queryset.filter(category=category)
     if unread is True:
@@ -44,17 +54,17 @@ def notifications_for(
 
 
 def get_notification(user: UserRef, notification_id: int) -> Notification:
-    """One live notification of the user; another user's is Notification.DoesNotExist."""
-    return notifications_for(user).get(pk=notification_id)
+    """One live notification of the user, archived or not; another user's is DoesNotExist."""
+    return notifications_for(user, archived=None).get(pk=notification_id)
 
 
 def unread_count(user: UserRef) -> int:
-    return Notification.objects.alive().unread().filter(recipient_id=user_id_of(user)).count()
+    return Notification.objects.inbox().unread().filter(recipient_id=user_id_of(user)).count()
 
 
 def unread_counts_by_category(user: UserRef) -> dict[str, int]:
     rows = (
-        Notification.objects.alive()
+        Notification.objects.inbox()
         .unread()
         .filter(recipient_id=user_id_of(user))
         .values("category")
@@ -69,22 +79,32 @@ COUNTS_BATCH_SIZE = 500
 
 
 def counts_for_users(user_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each user's exact counts, {"unread", "by_category"}, in one query per 500 users."""
+    """Each user's exact counts, in one query per 500 users.
+
+    {"unread", "unseen", "by_category": {category: {"unread", "unseen"}}}, counted over the
+    inbox (not archived, not expired) by conditional aggregation in a single scan of the
+    partial index `notif_counts_idx`. Never capped.
+    """
     counts: dict[int, dict[str, Any]] = {
-        user_id: {"unread": 0, "by_category": {}} for user_id in user_ids
+        user_id: {"unread": 0, "unseen": 0, "by_category": {}} for user_id in user_ids
     }
     for start in range(0, len(user_ids), COUNTS_BATCH_SIZE):
         rows = (
-            Notification.objects.alive()
-            .unread()
-            .filter(recipient_id__in=user_ids[start : start + COUNTS_BATCH_SIZE])
+            Notification.objects.filter(
+                COUNTED & unexpired(),
+                recipient_id__in=user_ids[start : start + COUNTS_BATCH_SIZE],
+            )
             .values_list("recipient_id", "category")
-            .annotate(unread=Count("id"))
+            .annotate(
+                unread=Count("id", filter=Q(read_at__isnull=True)),
+                unseen=Count("id", filter=Q(seen_at__isnull=True)),
+            )
             .order_by()
         )
-        for user_id, category, unread in rows:
+        for user_id, category, unread, unseen in rows:
             counts[user_id]["unread"] += unread
-            counts[user_id]["by_category"][category] = {"unread": unread}
+            counts[user_id]["unseen"] += unseen
+            counts[user_id]["by_category"][category] = {"unread": unread, "unseen": unseen}
     return counts
 
 
@@ -145,14 +165,24 @@ def events_after(user: UserRef, since: int, *, limit: int) -> tuple[list[Event],
 
     Fetches one row past the limit to tell "exactly limit" from "more than limit". A gap
     larger than the limit, or reaching past retention, returns nothing: recovery is never
-    partial and silent.
+    partial and silent. Events that bring an item which has expired since are left out.
     """
     if position_expired(since):
         return [], False
     rows = list(stream_of(user).filter(id__gt=since)[: limit + 1])
     if len(rows) > limit:
         return [], False
-    return rows, True
+    now = timezone.now()
+    return [row for row in rows if not brings_expired_item(row.payload, now)], True
+
+
+def brings_expired_item(payload: dict[str, Any], now: datetime) -> bool:
+    """True when the event carries a notification or broadcast whose expiry has passed."""
+    item = payload.get("notification") or payload.get("broadcast")
+    if not isinstance(item, dict) or not item.get("expires_at"):
+        return False
+    expires_at = parse_datetime(str(item["expires_at"]))
+    return expires_at is not None and expires_at <= now
 
 
 def broadcasts_for(
@@ -162,9 +192,9 @@ def broadcasts_for(
     unread: bool | None = None,
     since: int | None = None,
 ) -> QuerySet[Broadcast]:
-    """Live broadcasts, newest first, each annotated with this user's `read_at`."""
+    """Live, unexpired broadcasts, newest first, each annotated with this user's `read_at`."""
     receipts = BroadcastReceipt.objects.filter(broadcast=OuterRef("pk"), user_id=user_id_of(user))
-    queryset = Broadcast.objects.alive().annotate(
+    queryset = Broadcast.objects.current().annotate(
         read_at=Subquery(receipts.values("read_at")[:1]),
         is_read=Exists(receipts),
     )

@@ -22,6 +22,13 @@ class ActorSerializer(serializers.Serializer):
     username = serializers.CharField(source="get_username")
 
 
+class GroupActorSerializer(serializers.Serializer):
+    """An actor as a group keeps it: stored with the row, so listing it needs no query."""
+
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
 class TargetSerializer(serializers.Serializer):
     type = serializers.SerializerMethodField()
     id = serializers.CharField(source="target_object_id")
@@ -36,6 +43,9 @@ class NotificationSerializer(serializers.ModelSerializer):
     target = serializers.SerializerMethodField()
     level_label = serializers.CharField(source="get_level_display", read_only=True)
     is_read = serializers.BooleanField(read_only=True)
+    is_seen = serializers.BooleanField(read_only=True)
+    # The latest actors of a group, newest first (the actor alone when not grouped).
+    actors = GroupActorSerializer(many=True, read_only=True)
 
     class Meta:
         model = Notification
@@ -48,10 +58,17 @@ class NotificationSerializer(serializers.ModelSerializer):
             "message",
             "data",
             "actor",
+            "actors",
             "target",
             "created_at",
+            "seen_at",
+            "is_seen",
             "read_at",
             "is_read",
+            "archived_at",
+            "expires_at",
+            "group_key",
+            "group_count",
         ]
         read_only_fields = fields
 
@@ -78,6 +95,7 @@ class BroadcastSerializer(serializers.ModelSerializer):
             "message",
             "data",
             "created_at",
+            "expires_at",
             "read_at",
             "is_read",
         ]
@@ -99,15 +117,53 @@ class ListQuerySerializer(serializers.Serializer):
         return value
 
 
+class NotificationListQuerySerializer(ListQuerySerializer):
+    """The filters of notification lists: the inbox, or the archive with `archived=true`."""
+
+    archived = serializers.BooleanField(required=False, default=False)
+
+
 class CategoryCountsSerializer(serializers.Serializer):
     unread = serializers.IntegerField(min_value=0)
+    unseen = serializers.IntegerField(min_value=0)
 
 
 class CountsSerializer(serializers.Serializer):
-    """A user's exact counts, as `counts/` answers and every event frame carries them."""
+    """A user's exact counts, as `counts/` answers and every event frame carries them.
+
+    Over the inbox: archived and expired notifications are not counted.
+    """
 
     unread = serializers.IntegerField(min_value=0)
+    unseen = serializers.IntegerField(min_value=0)
     by_category = serializers.DictField(child=CategoryCountsSerializer())
+
+
+class MarkSeenSerializer(serializers.Serializer):
+    """`mark_all_seen/` and the `mark_seen` command: everything, or up to an id shown."""
+
+    up_to = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text="Mark only notifications with this id or lower; all when absent.",
+    )
+
+
+class ArchiveAllQuerySerializer(serializers.Serializer):
+    read = serializers.BooleanField(
+        required=False, default=False, help_text="true: archive only the read notifications."
+    )
+
+
+class SeenSerializer(serializers.Serializer):
+    marked = serializers.IntegerField(help_text="How many notifications this call marked seen.")
+
+
+class ArchivedSerializer(serializers.Serializer):
+    archived = serializers.IntegerField(help_text="How many notifications this call archived.")
 
 
 class StreamQuerySerializer(serializers.Serializer):
@@ -166,7 +222,15 @@ class MarkAllReadCommand(serializers.Serializer):
     category = serializers.CharField(required=False, allow_null=True, default=None)
 
 
-class ListCommand(ListQuerySerializer):
+class MarkSeenCommand(MarkSeenSerializer):
+    pass
+
+
+class ArchiveCommand(serializers.Serializer):
+    id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class ListCommand(NotificationListQuerySerializer):
     before = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID)
     limit = serializers.IntegerField(
         required=False, default=20, min_value=1, max_value=MAX_LIST_LIMIT

@@ -5,14 +5,16 @@ commit (events.send_on_commit), so what a client hears is always stored and can 
 Each method does its own scoped lookup: callers validate input and serialise the result.
 """
 
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -25,6 +27,11 @@ from notifications.users import UserRef, existing_user_ids, user_id_of
 BULK_BATCH_SIZE = 500
 # Events deleted per statement when pruning: short transactions, no long table lock.
 PRUNE_BATCH_SIZE = 5000
+# Actors a group keeps, newest first: enough for "Alice, Bob and 3 others".
+MAX_GROUP_ACTORS = 5
+# Attempts to fold into groups. An attempt fails only when another create of the same group
+# committed during it, so this bounds the concurrent creates of one group that all succeed.
+GROUP_ATTEMPTS = 10
 
 
 class NotificationService:
@@ -42,6 +49,8 @@ class NotificationService:
         actor: UserRef | None = None,
         target: models.Model | None = None,
         data: dict[str, Any] | None = None,
+        group_key: str = "",
+        expires_at: datetime | None = None,
     ) -> Notification:
         """Store one notification for `user` and push it once the transaction commits."""
         return cls.notify_many(
@@ -53,6 +62,8 @@ class NotificationService:
             actor=actor,
             target=target,
             data=data,
+            group_key=group_key,
+            expires_at=expires_at,
         )[0]
 
     @classmethod
@@ -67,8 +78,15 @@ class NotificationService:
         actor: UserRef | None = None,
         target: models.Model | None = None,
         data: dict[str, Any] | None = None,
+        group_key: str = "",
+        expires_at: datetime | None = None,
     ) -> list[Notification]:
-        """Store the same notification for many users in bulk; one event per user, one publish."""
+        """Store the same notification for many users in bulk; one event per user, one publish.
+
+        With a `group_key`, a recipient whose group of that key is open (see
+        `_fold_into_groups`) gets their group updated instead of a new inbox row, pushed as
+        `updated`; the others get a new open group, pushed as `created`.
+        """
         recipient_ids = existing_user_ids(list(users))
         actor_user = _actor(actor)
         template = Notification(
@@ -78,26 +96,38 @@ class NotificationService:
             message=message,
             data=data if data is not None else {},
             actor=actor_user,
+            actors=_actor_entries(actor_user),
             created_at=timezone.now(),
+            expires_at=expires_at,
+            group_key=group_key,
             **_target_fields(target),
         )
-        # Validates lengths, choices and JSON without a query per row.
+        # Validates lengths (group_key's too), choices and JSON without a query per row.
         template.full_clean(
-            exclude=["recipient", "actor", "target_content_type"], validate_unique=False
+            exclude=["recipient", "actor", "target_content_type"],
+            validate_unique=False,
+            validate_constraints=False,
         )
-        rows = [_copy_for(template, recipient_id) for recipient_id in recipient_ids]
         with transaction.atomic():
-            # PostgreSQL and SQLite return the new ids from the bulk insert.
-            created = Notification.objects.bulk_create(rows, batch_size=BULK_BATCH_SIZE)
-            payloads = notification_payloads(created)
-            events.send_on_commit(
-                EventKind.CREATED,
-                [
-                    (notification.recipient_id, {"notification": payload})
-                    for notification, payload in zip(created, payloads, strict=True)
-                ],
-            )
-        return created
+            if group_key:
+                placed = _fold_into_groups(template, recipient_ids)
+            else:
+                rows = [_copy_for(template, recipient_id) for recipient_id in recipient_ids]
+                # PostgreSQL and SQLite return the new ids from the bulk insert.
+                created = Notification.objects.bulk_create(rows, batch_size=BULK_BATCH_SIZE)
+                placed = [(notification, None) for notification in created]
+            notifications = [notification for notification, _ in placed]
+            payloads = notification_payloads(notifications)
+            new, regrouped = [], []
+            for (notification, replaces), payload in zip(placed, payloads, strict=True):
+                if replaces is None:
+                    new.append((notification.recipient_id, {"notification": payload}))
+                else:
+                    body = {"notification": payload, "replaces": replaces}
+                    regrouped.append((notification.recipient_id, body))
+            events.send_on_commit(EventKind.CREATED, new)
+            events.send_on_commit(EventKind.UPDATED, regrouped)
+        return notifications
 
     @classmethod
     def broadcast(
@@ -108,6 +138,7 @@ class NotificationService:
         level: int | None = None,
         title: str = "",
         data: dict[str, Any] | None = None,
+        expires_at: datetime | None = None,
     ) -> Broadcast:
         """Store one broadcast for every user and push it to every connected socket."""
         broadcast = Broadcast(
@@ -116,6 +147,7 @@ class NotificationService:
             title=title,
             message=message,
             data=data if data is not None else {},
+            expires_at=expires_at,
         )
         broadcast.full_clean()
         with transaction.atomic():
@@ -156,9 +188,75 @@ class NotificationService:
             if up_to_id is None:
                 return 0
             # Bounded by id so the event names exactly the rows this call changed.
-            count = unread.filter(id__lte=up_to_id).update(read_at=timezone.now())
+            now = timezone.now()
+            count = unread.filter(id__lte=up_to_id).update(
+                read_at=now, seen_at=Coalesce("seen_at", now)
+            )
             payload = {"all": True, "category": category, "up_to_id": up_to_id, "ids": []}
             events.send_on_commit(EventKind.READ, [(user_id, payload)])
+        return count
+
+    @classmethod
+    def mark_all_seen(cls, user: UserRef, *, up_to: int | None = None) -> int:
+        """Mark the user's unseen inbox notifications seen, those up to id `up_to` if given."""
+        user_id = user_id_of(user)
+        unseen = selectors.notifications_for(user_id).filter(seen_at__isnull=True)
+        if up_to is not None:
+            unseen = unseen.filter(id__lte=up_to)
+        with transaction.atomic():
+            up_to_id = unseen.aggregate(last=models.Max("id"))["last"]
+            if up_to_id is None:
+                return 0
+            count = unseen.filter(id__lte=up_to_id).update(seen_at=timezone.now())
+            events.send_on_commit(EventKind.SEEN, [(user_id, {"all": True, "up_to_id": up_to_id})])
+        return count
+
+    @classmethod
+    def archive_notification(cls, notification_id: int, user: UserRef) -> Notification:
+        """Move one of the user's notifications out of the inbox into the archive.
+
+        It leaves the counts and closes its group: later ones of the key start a new group.
+        """
+        user_id = user_id_of(user)
+        with transaction.atomic():
+            notification = _locked(notification_id, user_id)
+            if notification.archived_at is None:
+                notification.archived_at = timezone.now()
+                notification.group_open = False
+                notification.save(update_fields=["archived_at", "group_open"])
+                events.send_on_commit(EventKind.ARCHIVED, [(user_id, {"ids": [notification.pk]})])
+        return notification
+
+    @classmethod
+    def unarchive_notification(cls, notification_id: int, user: UserRef) -> Notification:
+        """Bring an archived notification back to the inbox; the event carries it whole."""
+        user_id = user_id_of(user)
+        with transaction.atomic():
+            notification = _locked(notification_id, user_id)
+            if notification.archived_at is not None:
+                notification.archived_at = None
+                notification.save(update_fields=["archived_at"])
+                payload = {
+                    "ids": [notification.pk],
+                    "notification": notification_payloads([notification])[0],
+                }
+                events.send_on_commit(EventKind.UNARCHIVED, [(user_id, payload)])
+        return notification
+
+    @classmethod
+    def archive_all(cls, user: UserRef, *, read_only: bool = False) -> int:
+        """Archive every inbox notification of the user, or only the read ones."""
+        user_id = user_id_of(user)
+        inbox = selectors.notifications_for(user_id, unread=False if read_only else None)
+        with transaction.atomic():
+            up_to_id = inbox.aggregate(last=models.Max("id"))["last"]
+            if up_to_id is None:
+                return 0
+            count = inbox.filter(id__lte=up_to_id).update(
+                archived_at=timezone.now(), group_open=False
+            )
+            payload = {"all": True, "read_only": read_only, "up_to_id": up_to_id}
+            events.send_on_commit(EventKind.ARCHIVED, [(user_id, payload)])
         return count
 
     @classmethod
@@ -172,9 +270,10 @@ class NotificationService:
             by_user: dict[int, list[int]] = {}
             for pk, recipient_id in unread.select_for_update().values_list("pk", "recipient_id"):
                 by_user.setdefault(recipient_id, []).append(pk)
+            now = timezone.now()
             marked = Notification.objects.filter(
                 pk__in=[pk for ids in by_user.values() for pk in ids]
-            ).update(read_at=timezone.now())
+            ).update(read_at=now, seen_at=Coalesce("seen_at", now))
             events.send_on_commit(
                 EventKind.READ, [(user_id, {"ids": ids}) for user_id, ids in by_user.items()]
             )
@@ -187,7 +286,8 @@ class NotificationService:
         with transaction.atomic():
             notification = _locked(notification_id, user_id)
             notification.deleted_at = timezone.now()
-            notification.save(update_fields=["deleted_at"])
+            notification.group_open = False
+            notification.save(update_fields=["deleted_at", "group_open"])
             events.send_on_commit(EventKind.DELETED, [(user_id, {"ids": [notification.pk]})])
 
     @classmethod
@@ -199,7 +299,7 @@ class NotificationService:
         Reading it again keeps the first time; a missing broadcast is Broadcast.DoesNotExist.
         """
         user_id = user_id_of(user)
-        broadcasts = Broadcast.objects.alive()
+        broadcasts = Broadcast.objects.current()
         if category is not None:
             broadcasts = broadcasts.filter(category=categories.get(category).name)
         with transaction.atomic():
@@ -228,7 +328,9 @@ class NotificationService:
             notification = _locked(notification_id, user_id, category)
             if notification.is_read != read:
                 notification.read_at = timezone.now() if read else None
-                notification.save(update_fields=["read_at"])
+                # Reading implies seeing; unreading leaves it seen.
+                notification.seen_at = notification.seen_at or notification.read_at
+                notification.save(update_fields=["read_at", "seen_at"])
                 kind = EventKind.READ if read else EventKind.UNREAD
                 events.send_on_commit(kind, [(user_id, {"ids": [notification.pk]})])
         return notification
@@ -263,13 +365,125 @@ def prune_events(*, older_than: datetime) -> int:
         deleted += Event.objects.filter(id__in=batch).delete()[0]
 
 
+def prune_expired(*, now: datetime | None = None) -> int:
+    """Delete the notifications and broadcasts whose expiry has passed, in bounded batches."""
+    now = now or timezone.now()
+    deleted = 0
+    for model in (Notification, Broadcast):
+        while True:
+            batch = list(
+                model.objects.filter(expires_at__lte=now).values_list("id", flat=True)[
+                    :PRUNE_BATCH_SIZE
+                ]
+            )
+            if not batch:
+                break
+            deleted += model.objects.filter(id__in=batch).delete()[1].get(model._meta.label, 0)
+    return deleted
+
+
 def _locked(notification_id: int, user_id: int, category: str | None = None) -> Notification:
-    """One live notification of the user, locked until the transaction ends."""
+    """One live notification of the user, archived or not, locked until the transaction ends."""
     return (
-        selectors.notifications_for(user_id, category=category)
+        selectors.notifications_for(user_id, category=category, archived=None)
         .select_for_update(of=("self",))
         .get(pk=notification_id)
     )
+
+
+# Grouping -----------------------------------------------------------------------------------
+
+
+def _fold_into_groups(
+    template: Notification, recipient_ids: list[int]
+) -> list[tuple[Notification, int | None]]:
+    """Store `template` for each recipient, folded into their open group of its key.
+
+    Returns each stored row with the id of the group row it replaces, None for a new group.
+    Two transactions creating the same group race on the `one_open_group_per_key`
+    constraint: the loser rolls back to its savepoint and tries again, and then finds the
+    winner's group, locked, and folds into it. A transaction that waited on a group row
+    another one replaced meanwhile finds no row, and loses the same race the same way.
+    """
+    for attempt in range(1, GROUP_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return _fold_once(template, sorted(recipient_ids))
+        except IntegrityError:
+            if attempt == GROUP_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _fold_once(
+    template: Notification, recipient_ids: list[int]
+) -> list[tuple[Notification, int | None]]:
+    """One attempt: a few queries per 500 recipients, none per recipient.
+
+    A group that takes a notification is stored again under a new id, so lists ordered by
+    id show it first and cursor pages stay exact; the old row is deleted in the same
+    transaction and the `updated` event names it. A group closes when its window since the
+    first notification passed, or when it was archived, deleted or expired.
+    """
+    now = template.created_at
+    window_start = now - timedelta(seconds=settings.NOTIFICATIONS_GROUP_WINDOW_SECONDS)
+    open_groups: dict[int, Notification] = {}
+    for batch in _batches(recipient_ids):
+        # Locked in recipient order, as the inserts below are made, so creates never deadlock.
+        for row in (
+            Notification.objects.select_for_update()
+            .filter(recipient_id__in=batch, group_key=template.group_key, group_open=True)
+            .order_by("recipient_id")
+        ):
+            open_groups[row.recipient_id] = row
+    joined = {
+        recipient_id: row
+        for recipient_id, row in open_groups.items()
+        if _still_open(row, window_start, now)
+    }
+    closed = [row.pk for row in open_groups.values() if row.recipient_id not in joined]
+    for batch in _batches(closed):
+        Notification.objects.filter(pk__in=batch).update(group_open=False)
+    for batch in _batches([row.pk for row in joined.values()]):
+        Notification.objects.filter(pk__in=batch).delete()
+    rows = [
+        _copy_for(template, recipient_id, group=joined.get(recipient_id))
+        for recipient_id in recipient_ids
+    ]
+    created = Notification.objects.bulk_create(rows, batch_size=BULK_BATCH_SIZE)
+    return [
+        (row, joined[row.recipient_id].pk if row.recipient_id in joined else None)
+        for row in created
+    ]
+
+
+def _still_open(group: Notification, window_start: datetime, now: datetime) -> bool:
+    return (
+        group.deleted_at is None
+        and group.archived_at is None
+        and (group.expires_at is None or group.expires_at > now)
+        and group.group_started_at is not None
+        and group.group_started_at >= window_start
+    )
+
+
+def _merged_actors(newest: list[dict[str, Any]], earlier: list[dict[str, Any]]) -> list[Any]:
+    """The newest actors first, each once, at most MAX_GROUP_ACTORS."""
+    merged: dict[Any, dict[str, Any]] = {}
+    for entry in [*newest, *earlier]:
+        merged.setdefault(entry.get("id"), entry)
+    return list(merged.values())[:MAX_GROUP_ACTORS]
+
+
+def _batches(values: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(values), BULK_BATCH_SIZE):
+        yield values[start : start + BULK_BATCH_SIZE]
+
+
+def _actor_entries(actor: AbstractBaseUser | None) -> list[dict[str, Any]]:
+    if actor is None:
+        return []
+    return [{"id": actor.pk, "username": actor.get_username()}]
 
 
 def _actor(actor: UserRef | None) -> AbstractBaseUser | None:
@@ -301,7 +515,10 @@ def _target_fields(target: models.Model | None) -> dict[str, Any]:
     }
 
 
-def _copy_for(template: Notification, recipient_id: int) -> Notification:
+def _copy_for(
+    template: Notification, recipient_id: int, *, group: Notification | None = None
+) -> Notification:
+    """The template's row for one recipient; with `group`, that group carried forward."""
     return Notification(
         recipient_id=recipient_id,
         actor=template.actor,
@@ -313,4 +530,12 @@ def _copy_for(template: Notification, recipient_id: int) -> Notification:
         target_content_type=template.target_content_type,
         target_object_id=template.target_object_id,
         created_at=template.created_at,
+        expires_at=template.expires_at,
+        group_key=template.group_key,
+        group_open=bool(template.group_key),
+        group_started_at=(
+            group.group_started_at if group else template.created_at if template.group_key else None
+        ),
+        group_count=group.group_count + 1 if group else 1,
+        actors=_merged_actors(template.actors, group.actors) if group else template.actors,
     )

@@ -1,4 +1,4 @@
-"""REST routes: the dj_notif endpoint table, plus unread, delete, counts and the stream."""
+"""REST routes: the dj_notif endpoint table, plus unread, seen, archive, delete, counts, stream."""
 
 from django.urls import path, re_path
 
@@ -27,7 +27,23 @@ urlpatterns = [
         name="user-mark-all-read",
     ),
     path(
+        "notifications/user/mark_all_seen/",
+        views.MarkAllSeenView.as_view(),
+        name="user-mark-all-seen",
+    ),
+    path(
+        "notifications/user/archive_all/",
+        views.ArchiveAllView.as_view(),
+        name="user-archive-all",
+    ),
+    path(
         "notifications/user/<int:pk>/", views.NotificationDetailView.as_view(), name="user-detail"
+    ),
+    path("notifications/user/<int:pk>/archive/", views.ArchiveView.as_view(), name="user-archive"),
+    path(
+        "notifications/user/<int:pk>/unarchive/",
+        views.UnarchiveView.as_view(),
+        name="user-unarchive",
     ),
     path(
         "notifications/user/<int:pk>/mark_read/",

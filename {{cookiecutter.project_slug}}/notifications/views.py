@@ -16,12 +16,17 @@ from notifications import categories, selectors, tickets
 from notifications.models import Broadcast, Notification
 from notifications.pagination import IdCursorPagination
 from notifications.serializers import (
+    ArchiveAllQuerySerializer,
+    ArchivedSerializer,
     BroadcastSerializer,
     CategoryUnreadSerializer,
     CountsSerializer,
     ListQuerySerializer,
     MarkedSerializer,
+    MarkSeenSerializer,
+    NotificationListQuerySerializer,
     NotificationSerializer,
+    SeenSerializer,
     StreamQuerySerializer,
     StreamSerializer,
     TicketSerializer,
@@ -42,9 +47,11 @@ class WriteThrottleMixin:
         return [] if self.request.method in SAFE_METHODS else [ScopedRateThrottle()]
 
 
-def list_filters(request: Request) -> dict[str, Any]:
+def list_filters(
+    request: Request, schema: type[ListQuerySerializer] = ListQuerySerializer
+) -> dict[str, Any]:
     """The validated query filters of a list; a bad value is a 400 naming the parameter."""
-    serializer = ListQuerySerializer(data=request.query_params)
+    serializer = schema(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
 
@@ -56,9 +63,12 @@ def path_category(category: str | None) -> str | None:
     return category
 
 
-@extend_schema(parameters=[ListQuerySerializer])
+@extend_schema(parameters=[NotificationListQuerySerializer])
 class NotificationListView(generics.ListAPIView):
-    """The user's notifications, newest first; per category when the path names one."""
+    """The user's inbox, newest first; per category when the path names one.
+
+    `archived=true` lists the archive instead. Expired notifications are never listed.
+    """
 
     serializer_class = NotificationSerializer
     pagination_class = IdCursorPagination
@@ -66,12 +76,13 @@ class NotificationListView(generics.ListAPIView):
     queryset = Notification.objects.none()
 
     def get_queryset(self) -> QuerySet[Notification]:
-        filters = list_filters(self.request)
+        filters = list_filters(self.request, NotificationListQuerySerializer)
         category = path_category(self.kwargs.get("category")) or filters.get("category")
         return selectors.notifications_for(
             self.request.user,
             category=category,
             unread=filters.get("unread"),
+            archived=filters["archived"],
             since=filters.get("since"),
         )
 
@@ -167,6 +178,52 @@ class MarkAllReadView(WriteThrottleMixin, APIView):
         # An unknown category raises UnknownCategory: a 404 through the exception handler.
         marked = NotificationService.mark_all_notifications_read(request.user, category)
         return Response(MarkedSerializer({"marked": marked}).data)
+
+
+class MarkAllSeenView(WriteThrottleMixin, APIView):
+    """Marks the inbox seen, up to the id in `up_to` (body or query) when given."""
+
+    @extend_schema(request=MarkSeenSerializer, responses=SeenSerializer)
+    def post(self, request: Request) -> Response:
+        params = MarkSeenSerializer(data=request.data or request.query_params)
+        params.is_valid(raise_exception=True)
+        marked = NotificationService.mark_all_seen(
+            request.user, up_to=params.validated_data["up_to"]
+        )
+        return Response(SeenSerializer({"marked": marked}).data)
+
+
+class ArchiveView(WriteThrottleMixin, APIView):
+    """Moves one notification out of the inbox into the archive."""
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        notification = NotificationService.archive_notification(pk, request.user)
+        return Response(NotificationSerializer(notification).data)
+
+
+class UnarchiveView(WriteThrottleMixin, APIView):
+    """Brings one archived notification back to the inbox."""
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        notification = NotificationService.unarchive_notification(pk, request.user)
+        return Response(NotificationSerializer(notification).data)
+
+
+class ArchiveAllView(WriteThrottleMixin, APIView):
+    """Archives the whole inbox, or only its read notifications with `?read=true`."""
+
+    @extend_schema(
+        request=None, parameters=[ArchiveAllQuerySerializer], responses=ArchivedSerializer
+    )
+    def post(self, request: Request) -> Response:
+        query = ArchiveAllQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        archived = NotificationService.archive_all(
+            request.user, read_only=query.validated_data["read"]
+        )
+        return Response(ArchivedSerializer({"archived": archived}).data)
 
 
 class MarkReadView(WriteThrottleMixin, APIView):

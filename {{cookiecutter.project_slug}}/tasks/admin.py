@@ -1,4 +1,4 @@
-"""Admin for tasks and comments; saves here notify exactly like API writes."""
+"""Admin for tasks and comments; saves go through the services, so they notify as API writes."""
 
 from typing import Any
 
@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from tasks import services
 from tasks.models import Comment, Task
 
 
@@ -27,21 +28,25 @@ class TaskAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Task, form: ModelForm, change: bool) -> None:
         # The admin user is the actor: the change notifies everyone but them.
-        if not change:
-            obj.created_by = request.user
-        obj.updated_by = request.user
-        super().save_model(request, obj, form, change)
+        if change:
+            changed = {name: form.cleaned_data[name] for name in form.changed_data}
+            services.update_task(obj, actor=request.user, **changed)
+        else:
+            services.save_new_task(obj, actor=request.user)
 
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: Any, change: bool
     ) -> None:
+        if formset.model is not Comment:
+            super().save_formset(request, form, formset, change)
+            return
         for comment in formset.save(commit=False):
-            if comment.author_id is None:
-                comment.author = request.user
-            comment.save()
+            if comment.pk is None:
+                services.save_new_comment(comment, actor=request.user)
+            else:
+                services.edit_comment(comment, body=comment.body)
         for comment in formset.deleted_objects:
             comment.delete()
-        formset.save_m2m()
 
 
 @admin.register(Comment)
@@ -50,3 +55,13 @@ class CommentAdmin(admin.ModelAdmin):
     search_fields = ["body"]
     raw_id_fields = ["task", "author"]
     readonly_fields = ["created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Comment | None = None) -> list[str]:
+        # Once written, a comment's task and author stay; only its text can be edited.
+        return ["task", "author", "created_at"] if obj is not None else ["created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Comment, form: ModelForm, change: bool) -> None:
+        if change:
+            services.edit_comment(obj, body=obj.body)
+        else:
+            services.save_new_comment(obj, actor=obj.author)

@@ -1,6 +1,7 @@
 """Tasks and the comments on them."""
 
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Self
 
 from django.conf import settings
 from django.db import models
@@ -49,8 +50,8 @@ class Task(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    # The state stored before the save in progress, filled by a pre_save receiver so that
-    # post_save can tell an assignment or a status change from other edits. Not a column.
+    # The state as last loaded or saved, so that post_save can tell an assignment or a status
+    # change from other edits without querying again. Not a column; None when unknown.
     stored_state: TaskState | None = None
 
     class Meta:
@@ -63,6 +64,21 @@ class Task(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Sequence[str], values: Sequence[Any]) -> Self:
+        task = super().from_db(db, field_names, values)
+        task.remember_stored_state()
+        return task
+
+    def remember_stored_state(self) -> None:
+        """Keep the assignee and status as stored now; deferred fields leave it unknown."""
+        loaded = self.__dict__
+        self.stored_state = (
+            TaskState(loaded["assignee_id"], loaded["status"])
+            if "assignee_id" in loaded and "status" in loaded
+            else None
+        )
 
 
 class Comment(models.Model):

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Q, QuerySet
 
-from tasks.models import Comment, Task, TaskState
+from tasks.models import Comment, Task
 
 
 def tasks_visible_to(user: AbstractBaseUser, *, status: str | None = None) -> QuerySet[Task]:
@@ -34,9 +34,3 @@ def assignable_users(user: AbstractBaseUser) -> QuerySet[AbstractBaseUser]:
 def comments_on(task: Task) -> QuerySet[Comment]:
     """The task's comments, oldest first."""
     return task.comments.select_related("author")
-
-
-def stored_task_state(task_id: int) -> TaskState | None:
-    """The assignee and status as stored now; None for a task not saved yet."""
-    row = Task.objects.filter(pk=task_id).values_list("assignee_id", "status").first()
-    return TaskState(*row) if row is not None else None

@@ -1,18 +1,30 @@
 """Writes of tasks and comments, and the notifications those writes raise."""
 
+import enum
 import re
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import models, transaction
 
+from notifications.models import Notification
 from notifications.services import NotificationService
 from tasks.models import Comment, Task, TaskState
 
-# Fields a caller may change through update_task; the rest are set by the services.
-UPDATABLE_FIELDS = frozenset({"title", "description", "status", "assignee", "due_date"})
+
+class Unset(enum.Enum):
+    """A field update_task leaves as it is (None is a value: "no assignee")."""
+
+    UNSET = enum.auto()
+
+
+UNSET = Unset.UNSET
+# Longest title and message a notification stores (its model's limits).
+TITLE_LENGTH = Notification._meta.get_field("title").max_length or 200
+MESSAGE_LENGTH = Notification._meta.get_field("message").max_length or 2000
 # Distinct names looked up per comment: bounds the query and the fan-out of one comment.
 MAX_MENTIONS = 20
 # "@name" not preceded by a name character, so "bob@example.com" mentions nobody; the name
@@ -31,28 +43,40 @@ def create_task(
 ) -> Task:
     """Create a task owned by `actor`; its assignee is notified."""
     task = Task(
-        title=title,
-        description=description,
-        status=status,
-        assignee=assignee,
-        due_date=due_date,
-        created_by=actor,
-        updated_by=actor,
+        title=title, description=description, status=status, assignee=assignee, due_date=due_date
     )
+    return save_new_task(task, actor=actor)
+
+
+def save_new_task(task: Task, *, actor: AbstractBaseUser) -> Task:
+    """Save a task built elsewhere (the admin's form) as `actor`'s; its assignee is notified."""
+    task.created_by = actor
+    task.updated_by = actor
     task.full_clean()
     with transaction.atomic():
         task.save()
     return task
 
 
-def update_task(task: Task, *, actor: AbstractBaseUser, **changes: Any) -> Task:
-    """Apply `changes` as `actor`; an assignment or a status change notifies."""
-    unknown = changes.keys() - UPDATABLE_FIELDS
-    if unknown:
-        raise TypeError(
-            f"update_task() cannot change {', '.join(sorted(unknown))}; "
-            f"it changes {', '.join(sorted(UPDATABLE_FIELDS))}."
-        )
+def update_task(
+    task: Task,
+    *,
+    actor: AbstractBaseUser,
+    title: str | Unset = UNSET,
+    description: str | Unset = UNSET,
+    status: str | Unset = UNSET,
+    assignee: AbstractBaseUser | Unset | None = UNSET,
+    due_date: date | Unset | None = UNSET,
+) -> Task:
+    """Change the fields given, as `actor`; an assignment or a status change notifies."""
+    given = {
+        "title": title,
+        "description": description,
+        "status": status,
+        "assignee": assignee,
+        "due_date": due_date,
+    }
+    changes = {field: value for field, value in given.items() if value is not UNSET}
     if not changes:
         return task
     for field, value in changes.items():
@@ -66,10 +90,24 @@ def update_task(task: Task, *, actor: AbstractBaseUser, **changes: Any) -> Task:
 
 def add_comment(task: Task, *, actor: AbstractBaseUser, body: str) -> Comment:
     """Comment on a task as `actor`; the task's people and anyone @mentioned are notified."""
-    comment = Comment(task=task, author=actor, body=body)
+    return save_new_comment(Comment(task=task, body=body), actor=actor)
+
+
+def save_new_comment(comment: Comment, *, actor: AbstractBaseUser) -> Comment:
+    """Save a comment built elsewhere (the admin's form) as `actor`'s; it notifies."""
+    comment.author = actor
     comment.full_clean()
     with transaction.atomic():
         comment.save()
+    return comment
+
+
+def edit_comment(comment: Comment, *, body: str) -> Comment:
+    """Change a comment's text; an edit notifies nobody."""
+    comment.body = body
+    comment.full_clean()
+    with transaction.atomic():
+        comment.save(update_fields=["body"])
     return comment
 
 
@@ -77,51 +115,62 @@ def add_comment(task: Task, *, actor: AbstractBaseUser, body: str) -> Comment:
 # rolled-back save leaves no notification and pushes nothing.
 
 
-def notify_task_saved(task: Task, *, before: TaskState | None) -> None:
+def notify_task_saved(task: Task, *, created: bool, before: TaskState | None) -> None:
     """Notify a new assignee, then the creator and assignee of a status change.
 
-    `before` is the stored state before this save, None for a new task.
+    `before` is the stored state before this save; for a task saved without being loaded
+    (say `Task(pk=...).save()`) it is unknown, and nothing is notified.
     """
-    actor = task.created_by if before is None else task.updated_by
+    if not created and before is None:
+        return
+    actor = task.created_by if created else task.updated_by
+    name = _name(actor)
     notified = {actor.pk if actor is not None else None}
-    data = {"task_id": task.pk}
 
-    assigned = task.assignee_id is not None and (
-        before is None or task.assignee_id != before.assignee_id
-    )
+    assigned_before = before.assignee_id if before is not None else None
+    assigned = task.assignee_id is not None and (created or task.assignee_id != assigned_before)
     if assigned and task.assignee_id not in notified:
         _notify(
             [task.assignee_id],
-            f'{_name(actor)} created "{task}" and assigned it to you.'
-            if before is None
-            else f'{_name(actor)} assigned "{task}" to you.',
-            title="task_created" if before is None else "task_assigned",
+            title=f"{name} assigned you {task}",
+            message=f'{name} created "{task}" and assigned it to you.'
+            if created
+            else f'{name} assigned "{task}" to you.',
+            kind="task_created" if created else "task_assigned",
             category="task",
             actor=actor,
             target=task,
-            data=data,
+            data={"task_id": task.pk},
         )
         notified.add(task.assignee_id)
 
     if before is None or task.status == before.status:
         return
     completed = task.status == Task.Status.DONE
+    status = task.get_status_display()
     _notify(
         [user_id for user_id in (task.created_by_id, task.assignee_id) if user_id not in notified],
-        f'{_name(actor)} completed "{task}".'
+        title=f"{name} completed {task}" if completed else f"{name} moved {task} to {status}",
+        message=f'{name} completed "{task}".'
         if completed
-        else f'{_name(actor)} moved "{task}" to {task.get_status_display()}.',
-        title="task_completed" if completed else "task_updated",
+        else f'{name} moved "{task}" to {status}.',
+        kind="task_completed" if completed else "task_updated",
         category="task",
         actor=actor,
         target=task,
-        data=data,
+        data={"task_id": task.pk},
     )
 
 
 def notify_comment_added(comment: Comment) -> None:
-    """Notify the people on the task: as a mention if @named, else as a reply."""
+    """Notify the task's people: those @mentioned first, then its creator and assignee.
+
+    Comments on one task fold into one notification per recipient while its group is open
+    ("Carol commented on Fix login", with the count and the latest commenters); mentions
+    stay one each, since each asks the person for something.
+    """
     task, author = comment.task, comment.author
+    name = _name(author)
     data = {"task_id": task.pk, "comment_id": comment.pk}
     notified = {comment.author_id}
 
@@ -134,8 +183,9 @@ def notify_comment_added(comment: Comment) -> None:
     ]
     _notify(
         mentioned,
-        f'{_name(author)} mentioned you on "{task}".',
-        title="mention",
+        title=f"{name} mentioned you on {task}",
+        message=comment.body,
+        kind="mention",
         category="mention",
         actor=author,
         target=comment,
@@ -145,12 +195,14 @@ def notify_comment_added(comment: Comment) -> None:
 
     _notify(
         [user_id for user_id in (task.created_by_id, task.assignee_id) if user_id not in notified],
-        f'{_name(author)} commented on "{task}".',
-        title="reply",
+        title=f"{name} commented on {task}",
+        message=comment.body,
+        kind="comment",
         category="comment",
         actor=author,
         target=comment,
         data=data,
+        group_key=f"task:{task.pk}:comments",
     )
 
 
@@ -164,11 +216,37 @@ def mentioned_user_ids(text: str) -> list[int]:
     return list(user_model.objects.filter(**lookup).values_list("pk", flat=True))
 
 
-def _notify(user_ids: list[int | None], message: str, **options: Any) -> None:
+def _notify(
+    user_ids: Sequence[int | None],
+    *,
+    title: str,
+    message: str,
+    kind: str,
+    category: str,
+    actor: AbstractBaseUser | None,
+    target: models.Model,
+    data: dict[str, Any],
+    group_key: str = "",
+) -> None:
+    """Notify each user once; the title is for people, `data["kind"]` for code."""
     recipients = list(dict.fromkeys(user_id for user_id in user_ids if user_id is not None))
     if recipients:
-        NotificationService.notify_many(recipients, message, **options)
+        NotificationService.notify_many(
+            recipients,
+            _shortened(message, MESSAGE_LENGTH),
+            title=_shortened(title, TITLE_LENGTH),
+            category=category,
+            actor=actor,
+            target=target,
+            data={"kind": kind, **data},
+            group_key=group_key,
+        )
 
 
 def _name(user: AbstractBaseUser | None) -> str:
     return user.get_username() if user is not None else "Someone"
+
+
+def _shortened(text: str, length: int) -> str:
+    """`text` cut to `length` characters, an ellipsis marking the cut."""
+    return text if len(text) <= length else text[: length - 1] + "\u2026"

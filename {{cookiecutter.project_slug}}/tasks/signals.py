@@ -1,29 +1,26 @@
 """Receivers that turn task and comment saves into notifications.
 
 They run inside the saving transaction, so a rolled-back save leaves no notification behind
-and pushes nothing. Saves from the admin or the shell notify the same way as API writes.
+and pushes nothing. Saves from the shell notify the same way as API and admin writes. They
+query nothing themselves: the task's stored state was kept when it was loaded (Task.from_db).
 """
 
 from typing import Any
 
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from tasks import selectors, services
+from tasks import services
 from tasks.models import Comment, Task
 
 
-@receiver(pre_save, sender=Task, dispatch_uid="tasks.remember_stored_state")
-def remember_stored_state(sender: type[Task], instance: Task, raw: bool, **kwargs: Any) -> None:
-    """Keep the stored assignee and status so post_save can tell what changed."""
-    if not raw:
-        instance.stored_state = selectors.stored_task_state(instance.pk) if instance.pk else None
-
-
 @receiver(post_save, sender=Task, dispatch_uid="tasks.notify_task_saved")
-def notify_task_saved(sender: type[Task], instance: Task, raw: bool, **kwargs: Any) -> None:
+def notify_task_saved(
+    sender: type[Task], instance: Task, created: bool, raw: bool, **kwargs: Any
+) -> None:
     if not raw:
-        services.notify_task_saved(instance, before=instance.stored_state)
+        services.notify_task_saved(instance, created=created, before=instance.stored_state)
+    instance.remember_stored_state()
 
 
 @receiver(post_save, sender=Comment, dispatch_uid="tasks.notify_comment_added")

@@ -1,18 +1,21 @@
-"""The tasks API: every task is looked up among those the user created or is assigned to."""
+"""The tasks API: every task is looked up among those the user created or is assigned to.
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import status
-from rest_framework.generics import get_object_or_404
+Built as the notifications views are: generic list views whose get_queryset validates the
+query and calls a selector, cursor pages on the id, writes through the services.
+"""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
-from rest_framework.views import APIView
 
 from notifications.pagination import IdCursorPagination
 from notifications.throttling import ScopedRateThrottle
 from tasks import selectors, services
-from tasks.models import Task
+from tasks.models import Comment, Task
 from tasks.serializers import (
     CommentInputSerializer,
     CommentSerializer,
@@ -44,21 +47,22 @@ class TaskWriteThrottleMixin:
 
 def visible_task(request: Request, pk: int) -> Task:
     """The task if the user may see it; anyone else's is a 404, so ids reveal nothing."""
-    return get_object_or_404(selectors.tasks_visible_to(request.user), pk=pk)
+    return selectors.tasks_visible_to(request.user).get(pk=pk)
 
 
-class TaskListView(TaskWriteThrottleMixin, APIView):
-    # Read by the schema generator too, which then documents the paginated envelope.
+@extend_schema_view(get=extend_schema(parameters=[TaskListQuerySerializer]))
+class TaskListView(TaskWriteThrottleMixin, generics.ListAPIView):
+    """The user's tasks, newest first; POST creates one owned by the user."""
+
+    serializer_class = TaskSerializer
     pagination_class = TaskPagination
+    # Gives the schema its model; get_queryset scopes every request to its user.
+    queryset = Task.objects.none()
 
-    @extend_schema(parameters=[TaskListQuerySerializer], responses=TaskSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        query = TaskListQuerySerializer(data=request.query_params)
+    def get_queryset(self) -> QuerySet[Task]:
+        query = TaskListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        tasks = selectors.tasks_visible_to(request.user, **query.validated_data)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(tasks, request, view=self)
-        return paginator.get_paginated_response(TaskSerializer(page, many=True).data)
+        return selectors.tasks_visible_to(self.request.user, **query.validated_data)
 
     @extend_schema(request=TaskInputSerializer, responses={201: TaskSerializer})
     def post(self, request: Request) -> Response:
@@ -68,29 +72,33 @@ class TaskListView(TaskWriteThrottleMixin, APIView):
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
-class TaskDetailView(TaskWriteThrottleMixin, APIView):
-    @extend_schema(responses=TaskSerializer)
-    def get(self, request: Request, pk: int) -> Response:
-        return Response(TaskSerializer(visible_task(request, pk)).data)
+class TaskDetailView(TaskWriteThrottleMixin, generics.RetrieveAPIView):
+    """One task; PATCH changes the fields sent, as the user."""
+
+    serializer_class = TaskSerializer
+    queryset = Task.objects.none()
+
+    def get_object(self) -> Task:
+        return visible_task(self.request, self.kwargs["pk"])
 
     @extend_schema(request=TaskInputSerializer(partial=True), responses=TaskSerializer)
     def patch(self, request: Request, pk: int) -> Response:
-        task = visible_task(request, pk)
+        task = self.get_object()
         data = TaskInputSerializer(data=request.data, partial=True, context={"request": request})
         data.is_valid(raise_exception=True)
         task = services.update_task(task, actor=request.user, **data.validated_data)
         return Response(TaskSerializer(task).data)
 
 
-class TaskCommentListView(TaskWriteThrottleMixin, APIView):
-    pagination_class = CommentPagination
+class TaskCommentListView(TaskWriteThrottleMixin, generics.ListAPIView):
+    """A task's comments, oldest first; POST adds one as the user."""
 
-    @extend_schema(responses=CommentSerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
-        comments = selectors.comments_on(visible_task(request, pk))
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(comments, request, view=self)
-        return paginator.get_paginated_response(CommentSerializer(page, many=True).data)
+    serializer_class = CommentSerializer
+    pagination_class = CommentPagination
+    queryset = Comment.objects.none()
+
+    def get_queryset(self) -> QuerySet[Comment]:
+        return selectors.comments_on(visible_task(self.request, self.kwargs["pk"]))
 
     @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer})
     def post(self, request: Request, pk: int) -> Response:

@@ -80,7 +80,11 @@ async def test_ready_frame_carries_counts_and_last_id(application, user):
         "user_id": user.id,
         "counts": {
             "unread": 2,
-            "by_category": {"general": {"unread": 1}, "payment": {"unread": 1}},
+            "unseen": 2,
+            "by_category": {
+                "general": {"unread": 1, "unseen": 1},
+                "payment": {"unread": 1, "unseen": 1},
+            },
         },
         "last_id": await latest_event_id(),
     }
@@ -97,7 +101,11 @@ async def test_a_new_notification_is_pushed_to_its_recipient(application, user):
     assert frame["id"] == await latest_event_id()
     assert frame["payload"]["notification"]["id"] == notification.id
     assert frame["payload"]["notification"]["message"] == "Hello"
-    assert frame["payload"]["counts"] == {"unread": 1, "by_category": {"general": {"unread": 1}}}
+    assert frame["payload"]["counts"] == {
+        "unread": 1,
+        "unseen": 1,
+        "by_category": {"general": {"unread": 1, "unseen": 1}},
+    }
     await communicator.disconnect()
 
 
@@ -141,7 +149,11 @@ async def test_mark_read_marks_and_replies_then_the_read_event_follows(applicati
     assert reply["type"] == "reply"
     assert reply["payload"] == {
         "id": notification.id,
-        "counts": {"unread": 1, "by_category": {"general": {"unread": 1}}},
+        "counts": {
+            "unread": 1,
+            "unseen": 1,
+            "by_category": {"general": {"unread": 1, "unseen": 1}},
+        },
         "request_id": 7,
     }
     event = await communicator.receive_json_from()
@@ -174,7 +186,11 @@ async def test_mark_all_read_of_one_category(application, user):
 
     assert reply["payload"] == {
         "marked": 1,
-        "counts": {"unread": 1, "by_category": {"general": {"unread": 1}}},
+        "counts": {
+            "unread": 1,
+            "unseen": 1,
+            "by_category": {"general": {"unread": 1, "unseen": 1}},
+        },
         "request_id": 1,
     }
     assert await Notification.objects.filter(read_at__isnull=True).acount() == 1
@@ -189,7 +205,7 @@ async def test_mark_all_read_of_every_category(application, user):
     reply = await command(communicator, action="mark_all_read", request_id=1)
 
     assert reply["payload"]["marked"] == 2
-    assert reply["payload"]["counts"] == {"unread": 0, "by_category": {}}
+    assert reply["payload"]["counts"] == {"unread": 0, "unseen": 0, "by_category": {}}
     await communicator.disconnect()
 
 

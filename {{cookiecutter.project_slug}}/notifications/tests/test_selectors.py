@@ -49,6 +49,9 @@ def test_unread_counts(user, other_user):
     NotificationFactory.create_batch(2, recipient=user, category="project")
     NotificationFactory(recipient=user, category="general")
     NotificationFactory(recipient=user, category="general", read_at=timezone.now())
+    NotificationFactory(
+        recipient=user, category="general", read_at=timezone.now(), seen_at=timezone.now()
+    )
     NotificationFactory(recipient=user, category="quote", deleted_at=timezone.now())
     NotificationFactory(recipient=other_user, category="quote")
 
@@ -57,10 +60,18 @@ def test_unread_counts(user, other_user):
     assert selectors.counts_for_users([user.id, other_user.id, 0]) == {
         user.id: {
             "unread": 3,
-            "by_category": {"general": {"unread": 1}, "project": {"unread": 2}},
+            "unseen": 4,
+            "by_category": {
+                "general": {"unread": 1, "unseen": 2},
+                "project": {"unread": 2, "unseen": 2},
+            },
         },
-        other_user.id: {"unread": 1, "by_category": {"quote": {"unread": 1}}},
-        0: {"unread": 0, "by_category": {}},
+        other_user.id: {
+            "unread": 1,
+            "unseen": 1,
+            "by_category": {"quote": {"unread": 1, "unseen": 1}},
+        },
+        0: {"unread": 0, "unseen": 0, "by_category": {}},
     }
     assert selectors.counts(user) == selectors.counts_for_users([user.id])[user.id]
 

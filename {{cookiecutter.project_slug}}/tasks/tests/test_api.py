@@ -172,7 +172,7 @@ def test_the_assignee_can_read_and_update_the_task(other_client, user, other_use
     task.refresh_from_db()
     assert task.status == Task.Status.DONE
     assert task.updated_by == other_user
-    completed = Notification.objects.get(recipient=user, title="task_completed")
+    completed = Notification.objects.get(recipient=user, data__kind="task_completed")
     assert completed.actor == other_user
 
 
@@ -207,7 +207,7 @@ def test_comments_are_listed_oldest_first_and_added_as_the_user(api_client, user
     assert response.json()["author"] == {"id": user.pk, "username": "alice"}
     listed = api_client.get(comments_url(task)).json()["results"]
     assert [item["id"] for item in listed] == [first.pk, response.json()["id"]]
-    assert Notification.objects.filter(recipient=other_user, title="reply").count() == 1
+    assert Notification.objects.filter(recipient=other_user, data__kind="comment").count() == 1
 
 
 @pytest.mark.parametrize("body", ["", "x" * 5001])

@@ -3,7 +3,8 @@
 from collections.abc import Callable
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notifications.models import Notification
@@ -20,10 +21,9 @@ def carol():
 
 
 def received(user) -> list[tuple[str, str]]:
-    """(category, title) of each notification the user received, oldest first."""
-    return list(
-        Notification.objects.filter(recipient=user).order_by("id").values_list("category", "title")
-    )
+    """(category, kind) of each notification the user received, oldest first."""
+    rows = Notification.objects.filter(recipient=user).order_by("id")
+    return [(row.category, row.data["kind"]) for row in rows]
 
 
 # Tasks ------------------------------------------------------------------------------------
@@ -33,10 +33,11 @@ def test_creating_an_assigned_task_notifies_the_assignee(user, other_user):
     task = services.create_task(actor=user, title="Write docs", assignee=other_user)
 
     notification = Notification.objects.get(recipient=other_user)
-    assert (notification.category, notification.title) == ("task", "task_created")
+    assert notification.category == "task"
+    assert notification.title == "alice assigned you Write docs"
     assert notification.actor == user
     assert notification.target == task
-    assert notification.data == {"task_id": task.pk}
+    assert notification.data == {"kind": "task_created", "task_id": task.pk}
     assert "Write docs" in notification.message
     assert received(user) == []
 
@@ -94,7 +95,8 @@ def test_completing_a_task_notifies_task_completed(user, other_user):
     services.update_task(task, actor=other_user, status=Task.Status.DONE)
 
     notification = Notification.objects.get(recipient=user)
-    assert notification.title == "task_completed"
+    assert notification.title == "bob completed Ship"
+    assert notification.data["kind"] == "task_completed"
     assert notification.actor == other_user
     assert notification.target == task
 
@@ -121,8 +123,33 @@ def test_a_save_outside_the_services_notifies_the_same_way(user, other_user):
 def test_update_task_rejects_fields_it_does_not_own(user):
     task = services.create_task(actor=user, title="Guarded")
 
-    with pytest.raises(TypeError, match="cannot change created_by"):
-        services.update_task(task, actor=user, created_by=user)
+    with pytest.raises(TypeError, match="created_by"):
+        services.update_task(task, actor=user, created_by=user)  # type: ignore[call-arg]
+
+
+def test_a_save_reads_the_stored_state_kept_at_load_without_a_query(user, other_user):
+    TaskFactory(created_by=user, title="Loaded")
+    task = Task.objects.get(title="Loaded")
+    task.assignee = other_user
+
+    with CaptureQueriesContext(connection) as queries:
+        task.save(update_fields=["assignee"])
+
+    assert not any(
+        query["sql"].startswith("SELECT") and "tasks_task" in query["sql"]
+        for query in queries.captured_queries
+    )
+    assert received(other_user) == [("task", "task_assigned")]
+
+
+def test_a_task_loaded_without_its_state_notifies_nobody(user, other_user):
+    TaskFactory(created_by=user, title="Partly loaded")
+    task = Task.objects.only("title").get()
+
+    task.assignee = other_user
+    task.save()
+
+    assert received(other_user) == []
 
 
 # Comments ---------------------------------------------------------------------------------
@@ -135,11 +162,49 @@ def test_a_comment_notifies_creator_and_assignee_with_reply(user, other_user, ca
 
     for person in (user, other_user):
         notification = Notification.objects.filter(recipient=person, category="comment").get()
-        assert notification.title == "reply"
+        assert notification.title == "carol commented on Plan"
+        assert notification.message == "Looks good"
         assert notification.actor == carol
         assert notification.target == comment
-        assert notification.data == {"task_id": task.pk, "comment_id": comment.pk}
+        assert notification.data == {
+            "kind": "comment",
+            "task_id": task.pk,
+            "comment_id": comment.pk,
+        }
+        assert notification.group_key == f"task:{task.pk}:comments"
     assert received(carol) == []
+
+
+def test_comments_on_one_task_fold_into_one_notification_per_recipient(user, other_user, carol):
+    task = services.create_task(actor=user, title="Fix login", assignee=other_user)
+    other_task = services.create_task(actor=user, title="Other", assignee=other_user)
+
+    services.add_comment(task, actor=carol, body="First")
+    services.add_comment(task, actor=other_user, body="Second")
+    services.add_comment(task, actor=carol, body="Third")
+    services.add_comment(other_task, actor=carol, body="Elsewhere")
+
+    [elsewhere, group] = Notification.objects.filter(recipient=user, category="comment")
+    assert (group.group_count, group.title, group.message) == (
+        3,
+        "carol commented on Fix login",
+        "Third",
+    )
+    assert [actor["username"] for actor in group.actors] == ["carol", "bob"]
+    assert elsewhere.group_count == 1
+    # Bob wrote the second comment, so his group holds the first and the third.
+    bobs = Notification.objects.get(recipient=other_user, group_key=f"task:{task.pk}:comments")
+    assert bobs.group_count == 2
+
+
+def test_a_long_task_title_is_cut_to_fit_the_notification_title(user, other_user):
+    task = services.create_task(actor=user, title="x" * 200, assignee=other_user)
+
+    notification = Notification.objects.get(recipient=other_user)
+
+    assert len(notification.title) == 200
+    assert notification.title.endswith("\u2026")
+    assert notification.target == task
 
 
 def test_the_author_of_a_comment_is_not_notified(user, other_user):
@@ -148,7 +213,7 @@ def test_the_author_of_a_comment_is_not_notified(user, other_user):
     services.add_comment(task, actor=user, body="Note to self")
 
     assert received(user) == []
-    assert received(other_user)[-1] == ("comment", "reply")
+    assert received(other_user)[-1] == ("comment", "comment")
 
 
 def test_a_mention_notifies_the_user_once_with_category_mention(user, other_user):
@@ -176,7 +241,7 @@ def test_mentioning_an_unknown_user_or_yourself_is_ignored(user, other_user):
     services.add_comment(task, actor=other_user, body="@nobody, ping @bob @bob")
 
     assert received(other_user) == [("task", "task_created")]
-    assert received(user) == [("comment", "reply")]
+    assert received(user) == [("comment", "comment")]
     assert not Notification.objects.filter(category="mention").exists()
 
 
@@ -253,5 +318,5 @@ def test_deleting_a_task_keeps_its_notifications_readable(user, other_user, othe
 
     after = other_client.get(url).json()["results"]
     assert [item["id"] for item in after] == [item["id"] for item in before]
-    assert {item["title"] for item in after} == {"task_created", "reply"}
+    assert {item["data"]["kind"] for item in after} == {"task_created", "comment"}
     assert all(notification.target is None for notification in Notification.objects.all())

@@ -1,4 +1,4 @@
-"""`manage.py prune_events`: delete stream events older than the retention window."""
+"""`manage.py prune_events`: delete old stream events and expired notifications and broadcasts."""
 
 import time
 from datetime import timedelta
@@ -8,13 +8,14 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from notifications.services import prune_events
+from notifications.services import prune_events, prune_expired
 
 
 class Command(BaseCommand):
     help = (
         "Delete events older than NOTIFICATIONS_EVENT_RETENTION_DAYS. A client whose position "
-        "is older gets recovered=false and reloads over REST."
+        "is older gets recovered=false and reloads over REST. Also deletes the notifications "
+        "and broadcasts whose expires_at has passed."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -37,6 +38,8 @@ class Command(BaseCommand):
         while True:
             deleted = prune_events(older_than=timezone.now() - keep)
             self.stdout.write(f"Deleted {deleted} event(s) older than {keep.days} day(s).")
+            expired = prune_expired()
+            self.stdout.write(f"Deleted {expired} expired notification(s) and broadcast(s).")
             if every <= 0:
                 return
             time.sleep(every)

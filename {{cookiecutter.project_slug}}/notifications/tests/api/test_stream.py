@@ -24,13 +24,17 @@ def position() -> int:
 
 def test_counts_are_exact_per_category(api_client, user, other_user):
     NotificationFactory.create_batch(2, recipient=user, category="project")
-    NotificationFactory(recipient=user, read_at=timezone.now())
+    NotificationFactory(recipient=user, read_at=timezone.now(), seen_at=timezone.now())
     NotificationFactory(recipient=other_user)
 
     response = api_client.get(COUNTS)
 
     assert response.status_code == HTTPStatus.OK
-    assert response.json() == {"unread": 2, "by_category": {"project": {"unread": 2}}}
+    assert response.json() == {
+        "unread": 2,
+        "unseen": 2,
+        "by_category": {"project": {"unread": 2, "unseen": 2}},
+    }
 
 
 def test_events_after_a_position_oldest_first_with_counts(api_client, user, other_user):
@@ -54,7 +58,8 @@ def test_events_after_a_position_oldest_first_with_counts(api_client, user, othe
     assert body["events"][2]["payload"]["broadcast"]["id"] == sent.pk
     assert body["events"][0]["payload"]["counts"] == {
         "unread": 1,
-        "by_category": {"general": {"unread": 1}},
+        "unseen": 1,
+        "by_category": {"general": {"unread": 1, "unseen": 1}},
     }
     assert body["recovered"] is True
     assert body["last_id"] == body["events"][-1]["id"]

@@ -198,6 +198,24 @@ NOTIFICATIONS_TICKET_TTL = env.int("NOTIFICATIONS_TICKET_TTL", default=30)
 # Seconds between heartbeat frames that carry the newest stream position.
 NOTIFICATIONS_HEARTBEAT_SECONDS = env.int("NOTIFICATIONS_HEARTBEAT_SECONDS", default=25)
 
+# EMAIL: the notification digest and its links
+# ------------------------------------------------------------------------------
+# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
+# Unset: the console backend prints each email. e.g. smtp+tls://user:password@smtp.example.com:587
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update({key: value for key, value in EMAIL_CONFIG.items() if value is not None})
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="notifications@localhost")
+# Where users reach this site: emails link to it (the centre, unsubscribe pages).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# The page each digest item links to.
+NOTIFICATIONS_CENTRE_URL = env.str("NOTIFICATIONS_CENTRE_URL", default=f"{SITE_URL.rstrip('/')}/")
+# Minutes a notification stays unread before it goes into an email digest.
+NOTIFICATIONS_EMAIL_DELAY_MINUTES = env.int("NOTIFICATIONS_EMAIL_DELAY_MINUTES", default=15)
+# Days an email's unsubscribe link keeps working.
+NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE_DAYS = env.int(
+    "NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE_DAYS", default=90
+)
+
 # LOGGING
 # ------------------------------------------------------------------------------
 LOGGING = {

@@ -1,4 +1,4 @@
-"""Notifications, broadcasts, per-user broadcast receipts and the event stream."""
+"""Notifications, broadcasts, per-user broadcast receipts, the event stream and preferences."""
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
@@ -57,6 +57,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Set when an email digest took this notification, whether it was listed or counted.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -76,6 +78,12 @@ class Notification(models.Model):
                 fields=["recipient", "category"],
                 condition=ALIVE & Q(read_at__isnull=True),
                 name="notif_unread_idx",
+            ),
+            # What the email digest still has to look at: unread and not emailed yet.
+            models.Index(
+                fields=["created_at"],
+                condition=ALIVE & Q(read_at__isnull=True, emailed_at__isnull=True),
+                name="notif_email_due_idx",
             ),
         ]
 
@@ -178,3 +186,28 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} to {self.recipient_id or 'everyone'}"
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one category, where it differs from the category's default.
+
+    Only overrides are stored, and each channel on its own: NULL follows the default in
+    notifications/categories.py, so a new category needs no rows and a changed default reaches
+    every user who never chose otherwise.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    category = models.CharField(max_length=MAX_NAME_LENGTH)
+    in_app = models.BooleanField(null=True, blank=True)
+    email = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Also serves notify_many: the overrides of many users in one category.
+            models.UniqueConstraint(fields=["user", "category"], name="one_preference_per_category"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.category}: in_app={self.in_app} email={self.email}"

@@ -15,7 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 from django.utils import timezone
 
-from notifications import categories, events, selectors
+from notifications import categories, events, preferences, selectors
 from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind, Notification
 from notifications.serializers import broadcast_payload, notification_payloads
 from notifications.users import UserRef, existing_user_ids, user_id_of
@@ -42,8 +42,12 @@ class NotificationService:
         target: models.Model | None = None,
         data: dict[str, Any] | None = None,
     ) -> Notification:
-        """Store one notification for `user` and push it once the transaction commits."""
-        return cls.notify_many(
+        """Store one notification for `user` and push it once the transaction commits.
+
+        A user who turned this category's inbox off gets nothing: the returned notification
+        is then not saved (its pk is None).
+        """
+        created = cls.notify_many(
             [user],
             message,
             category=category,
@@ -52,7 +56,17 @@ class NotificationService:
             actor=actor,
             target=target,
             data=data,
-        )[0]
+        )
+        if created:
+            return created[0]
+        return Notification(
+            recipient_id=user_id_of(user),
+            category=category,
+            level=_level_for(category, level),
+            title=title,
+            message=message,
+            data=data if data is not None else {},
+        )
 
     @classmethod
     def notify_many(
@@ -67,8 +81,11 @@ class NotificationService:
         target: models.Model | None = None,
         data: dict[str, Any] | None = None,
     ) -> list[Notification]:
-        """Store the same notification for many users in bulk; one event per user, one publish."""
-        recipient_ids = existing_user_ids(list(users))
+        """Store the same notification for many users in bulk; one event per user, one publish.
+
+        Users who turned this category's inbox off are left out; returns the rows stored.
+        """
+        recipient_ids = preferences.in_app_recipients(category, existing_user_ids(list(users)))
         actor_user = _actor(actor)
         template = Notification(
             category=category,

@@ -1,4 +1,4 @@
-"""REST routes: the dj_notif endpoint table, plus unread, delete, counts and the stream."""
+"""REST routes: the dj_notif endpoint table, plus unread, delete, counts, stream, preferences."""
 
 from django.urls import path, re_path
 
@@ -67,6 +67,8 @@ urlpatterns = [
         views.BroadcastMarkReadView.as_view(),
         name="broadcast-category-mark-read",
     ),
+    # Channels per category
+    path("notifications/preferences/", views.PreferencesView.as_view(), name="preferences"),
     # WebSocket ticket
     path("notifications/ws_auth/", views.WebSocketTicketView.as_view(), name="ws-auth"),
 ]

@@ -93,7 +93,9 @@ def send_digest(user_id: int, due: NotificationQuerySet, connection: BaseEmailBa
     return 1
 
 
-def build_digest(user: AbstractBaseUser, notifications: list[Notification]) -> EmailMultiAlternatives:
+def build_digest(
+    user: AbstractBaseUser, notifications: list[Notification]
+) -> EmailMultiAlternatives:
     """The digest email: plain text and HTML, each item linked to the notification centre."""
     listed = notifications[:DIGEST_MAX_ITEMS]
     names = sorted({row.category for row in notifications})
@@ -127,14 +129,18 @@ def build_digest(user: AbstractBaseUser, notifications: list[Notification]) -> E
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
-    message.attach_alternative(render_to_string("notifications/email/digest.html", context), "text/html")
+    message.attach_alternative(
+        render_to_string("notifications/email/digest.html", context), "text/html"
+    )
     return message
 
 
 def unsubscribe_token(user_id: int, category_names: list[str]) -> str:
     """A signed, URL-safe token that turns email off for these categories of this user."""
     return signing.dumps(
-        {"user": user_id, "categories": sorted(category_names)}, salt=UNSUBSCRIBE_SALT, compress=True
+        {"user": user_id, "categories": sorted(category_names)},
+        salt=UNSUBSCRIBE_SALT,
+        compress=True,
     )
 
 

@@ -206,7 +206,9 @@ class NotificationPreference(models.Model):
     class Meta:
         constraints = [
             # Also serves notify_many: the overrides of many users in one category.
-            models.UniqueConstraint(fields=["user", "category"], name="one_preference_per_category"),
+            models.UniqueConstraint(
+                fields=["user", "category"], name="one_preference_per_category"
+            ),
         ]
 
     def __str__(self) -> str:

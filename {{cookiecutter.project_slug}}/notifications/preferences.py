@@ -32,8 +32,7 @@ class Preference(TypedDict):
 def for_user(user: UserRef) -> list[Preference]:
     """Every registered category with the user's channels, defaults filled in, in one query."""
     overrides = {
-        row.category: row
-        for row in NotificationPreference.objects.filter(user_id=user_id_of(user))
+        row.category: row for row in NotificationPreference.objects.filter(user_id=user_id_of(user))
     }
     rows: list[Preference] = []
     for category in categories.all_categories():
@@ -75,7 +74,11 @@ def update(user: UserRef, changes: list[dict[str, Any]], *, replace: bool) -> li
                     value = change[channel]
                     channels[channel] = None if value == getattr(category, channel) else value
             wanted[category.name] = channels
-        overrides = {name: c for name, c in wanted.items() if any(v is not None for v in c.values())}
+        overrides = {
+            name: channels
+            for name, channels in wanted.items()
+            if any(value is not None for value in channels.values())
+        }
         NotificationPreference.objects.filter(user_id=user_id).exclude(
             category__in=list(overrides)
         ).delete()

@@ -1,9 +1,10 @@
 """The email channel: one digest per user of what stayed unread, with a one-click unsubscribe.
 
-`send_digests` is what `manage.py send_notification_emails` runs. Each user's due rows are
-claimed with SELECT ... FOR UPDATE SKIP LOCKED inside a transaction that sends the email and
-marks them `emailed_at`, so runs on several machines at once never send the same rows twice:
-a run skips the rows another one holds, and finds them emailed once it has committed.
+`send_digests` is what `manage.py send_notification_emails` runs. Each user's digest is one
+transaction that claims the user, claims their due rows with SELECT ... FOR UPDATE SKIP
+LOCKED, sends the email and marks the rows `emailed_at`. Runs on several machines at once
+never send the same rows twice: a run skips what another one holds, and finds it emailed once
+that run has committed.
 """
 
 import logging
@@ -18,7 +19,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -32,6 +33,8 @@ logger = logging.getLogger(__name__)
 DIGEST_MAX_ITEMS = 20
 # Separates these signatures from every other use of SECRET_KEY.
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+# First key of the per-user advisory locks (PostgreSQL); any number no other code locks with.
+DIGEST_LOCK_KEY = 7_221_001
 
 
 @dataclass(frozen=True)
@@ -44,12 +47,14 @@ def due_notifications() -> NotificationQuerySet:
     """Notifications a digest should carry: unread, not emailed yet, older than the delay,
     of a category their recipient gets by email, to a recipient with an address."""
     delay = timedelta(minutes=settings.NOTIFICATIONS_EMAIL_DELAY_MINUTES)
+    address = f"recipient__{get_user_model().get_email_field_name()}"
     return (
         Notification.objects.alive()
         .unread()
         .filter(emailed_at__isnull=True, created_at__lte=timezone.now() - delay)
         .filter(preferences.email_wanted())
-        .exclude(recipient__email="")
+        .exclude(**{address: ""})
+        .exclude(**{f"{address}__isnull": True})
     )
 
 
@@ -76,6 +81,8 @@ def send_digests(*, connection: BaseEmailBackend | None = None) -> DigestRun:
 def send_digest(user_id: int, due: NotificationQuerySet, connection: BaseEmailBackend) -> int:
     """Claim one user's due rows, email them, mark them emailed; 0 when another run has them."""
     with transaction.atomic():
+        if not claim_user(user_id):
+            return 0
         claimed = list(
             due.filter(recipient_id=user_id)
             .select_related("recipient")
@@ -91,6 +98,23 @@ def send_digest(user_id: int, due: NotificationQuerySet, connection: BaseEmailBa
             emailed_at=timezone.now()
         )
     return 1
+
+
+def claim_user(user_id: int) -> bool:
+    """Take the user's digest until the transaction ends; False when another run has it.
+
+    Row locks alone would not do: two runs locking the same user's rows at the same moment
+    could each get some of them and send two halves. SQLite needs no lock: its transactions
+    take the database's one write lock when they begin (settings: IMMEDIATE).
+    """
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        # Two int4 keys: ids past 2**31 share a lock now and then, which only delays a digest.
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, %s)", [DIGEST_LOCK_KEY, user_id % 2**31]
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def build_digest(

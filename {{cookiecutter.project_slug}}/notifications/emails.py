@@ -58,16 +58,16 @@ def due_notifications() -> NotificationQuerySet:
     )
 
 
-def send_digests(*, connection: BaseEmailBackend | None = None) -> DigestRun:
+def send_digests(*, mailer: BaseEmailBackend | None = None) -> DigestRun:
     """Send each user with notifications due one digest; a failed send is retried next run."""
     due = due_notifications()
     user_ids = list(due.order_by("recipient_id").values_list("recipient_id", flat=True).distinct())
     sent = failed = 0
     try:
-        with connection or get_connection() as open_connection:
+        with mailer or get_connection() as open_mailer:
             for user_id in user_ids:
                 try:
-                    sent += send_digest(user_id, due, open_connection)
+                    sent += send_digest(user_id, due, open_mailer)
                 except (smtplib.SMTPException, OSError):
                     # The transaction rolled back: the rows stay due for the next run.
                     logger.exception("The digest to user %s was not sent.", user_id)
@@ -78,7 +78,7 @@ def send_digests(*, connection: BaseEmailBackend | None = None) -> DigestRun:
     return DigestRun(sent=sent, failed=failed)
 
 
-def send_digest(user_id: int, due: NotificationQuerySet, connection: BaseEmailBackend) -> int:
+def send_digest(user_id: int, due: NotificationQuerySet, mailer: BaseEmailBackend) -> int:
     """Claim one user's due rows, email them, mark them emailed; 0 when another run has them."""
     with transaction.atomic():
         if not claim_user(user_id):
@@ -92,7 +92,7 @@ def send_digest(user_id: int, due: NotificationQuerySet, connection: BaseEmailBa
         if not claimed:
             return 0
         message = build_digest(claimed[0].recipient, claimed)
-        message.connection = connection
+        message.connection = mailer
         message.send()
         Notification.objects.filter(pk__in=[row.pk for row in claimed]).update(
             emailed_at=timezone.now()

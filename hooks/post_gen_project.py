@@ -11,7 +11,8 @@ OPTIONAL_PATHS = {
     "include_demo_ui": [
         "notifications/pages.py",
         "notifications/static",
-        "notifications/templates",
+        # Only the page: the email templates beside it serve every option set.
+        "notifications/templates/notifications/centre.html",
         "notifications/tests/test_demo_page.py",
         "notifications/tests/browser",
     ],

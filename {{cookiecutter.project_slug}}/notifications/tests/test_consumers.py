@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.test import AsyncClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import consumers, events, publisher, tickets
+from notifications import consumers, events, positions, publisher, tickets
 from notifications.consumers import (
     CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN,
@@ -387,6 +387,24 @@ async def test_disconnect_leaves_the_user_and_broadcast_groups(application, user
     await communicator.disconnect()
 
     assert not any(layer.groups.get(group) for group in groups)
+
+
+async def test_a_crashed_socket_leaves_its_groups_and_heartbeat(application, user, monkeypatch):
+    layer = get_channel_layer()
+    groups = [events.user_group(user.id), events.BROADCAST_GROUP]
+    communicator, _ = await open_socket(application, user)
+
+    # A bug past the command guard, as a RecursionError in the consumer once was.
+    async def crash(self, text_data=None, bytes_data=None):
+        raise RecursionError("bug")
+
+    monkeypatch.setattr(NotificationConsumer, "receive", crash)
+    await communicator.send_to(text_data="{}")
+    with pytest.raises(RecursionError):
+        await communicator.wait()
+
+    assert not any(layer.groups.get(group) for group in groups)
+    assert positions.for_this_loop().sockets_of(user.id) == 0
 
 
 async def test_a_socket_that_cannot_join_its_groups_is_told_to_retry(

@@ -405,7 +405,7 @@ def rest_section(data: dict) -> list[str]:
     endpoint = data["unread_count_endpoint"]
     rows.append(
         [
-            "`unread_count/` (notifications + broadcasts)",
+            "`counts/` (unread and unseen per category)",
             endpoint["ms"]["median"],
             endpoint["ms"]["p99"],
             endpoint["queries"],
@@ -417,7 +417,7 @@ def rest_section(data: dict) -> list[str]:
         [label, count[key]["median"], count[key]["p99"], ", ".join(count[key]["indexes"])]
         for key, label in [
             ("planned", "as SQLite plans it (no statistics)"),
-            ("forced_unread_index", "`INDEXED BY notif_unread_idx`"),
+            ("forced_unread_index", "`INDEXED BY notif_counts_idx`"),
             ("after_analyze", "after `ANALYZE`"),
         ]
     ]
@@ -431,7 +431,7 @@ def rest_section(data: dict) -> list[str]:
         "",
         *table(["request", "median ms", "p99 ms", "SQL queries", "items"], rows),
         "",
-        f"`selectors.unread_count(user)` alone: median {selector['median']:,} µs, "
+        f"`selectors.counts(user)` alone: median {selector['median']:,} µs, "
         f"p99 {selector['p99']:,} µs.",
         "",
         "The unread count's SQL alone (µs per execution):",

@@ -12,6 +12,7 @@ OPTIONAL_PATHS = {
         "notifications/pages.py",
         "notifications/static",
         "notifications/templates",
+        "notifications/templatetags",
         "notifications/tests/test_demo_page.py",
         "notifications/tests/browser",
     ],

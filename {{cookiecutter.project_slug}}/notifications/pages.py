@@ -26,7 +26,7 @@ urlpatterns = [
         login_required(TemplateView.as_view(template_name="notifications/preferences.html")),
         name="notification-preferences",
     ),
-    # A plain page of yours with `{% notification_bell %}` in it: copy its two lines.
+    # A plain page of yours with the notification_bell tag in it: copy its two lines.
     path(
         "bell/",
         login_required(TemplateView.as_view(template_name="notifications/bell_example.html")),

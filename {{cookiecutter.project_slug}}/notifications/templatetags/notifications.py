@@ -1,4 +1,4 @@
-"""`{% notification_bell %}`: a bell with the unseen count and the latest items, for any page."""
+"""The notification_bell tag: a bell with the unseen count and the latest items, for any page."""
 
 from typing import Any
 

@@ -1,6 +1,5 @@
 """WebSocket authentication: token, ticket, session, and how a refused socket is closed."""
 
-import importlib
 from datetime import timedelta
 from typing import Any
 
@@ -19,12 +18,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # A page served by this site, as a browser opens its socket.
 ORIGIN = (b"origin", b"http://127.0.0.1")
 HOST = (b"host", b"127.0.0.1")
-
-
-@pytest.fixture
-def application(settings) -> Any:
-    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-    return importlib.reload(importlib.import_module("config.asgi")).application
 
 
 def socket(

@@ -1,6 +1,5 @@
 """The inbox states over the WebSocket: mark_seen, archive, unarchive, list, and their replay."""
 
-import importlib
 from typing import Any
 
 import pytest
@@ -18,13 +17,6 @@ create = database_sync_to_async(NotificationService.create_notification)
 mark_all_seen = database_sync_to_async(NotificationService.mark_all_seen)
 archive = database_sync_to_async(NotificationService.archive_notification)
 current_counts = database_sync_to_async(fresh_counts)
-
-
-@pytest.fixture
-def application(settings) -> Any:
-    """config.asgi built now: its origin check copies ALLOWED_HOSTS when it is built."""
-    settings.ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
-    return importlib.reload(importlib.import_module("config.asgi")).application
 
 
 @database_sync_to_async

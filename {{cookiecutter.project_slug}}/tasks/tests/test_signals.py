@@ -232,7 +232,7 @@ def test_a_mention_of_someone_who_cannot_see_the_task_notifies_nobody(user, othe
     services.add_comment(task, actor=other_user, body="@carol, look at this")
 
     assert received(carol) == []
-    assert received(user) == [("comment", "reply")]
+    assert received(user) == [("comment", "comment")]
 
 
 def test_mentioning_an_unknown_user_or_yourself_is_ignored(user, other_user):

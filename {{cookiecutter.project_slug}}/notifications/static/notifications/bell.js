@@ -1,5 +1,5 @@
 /**
- * The bell of `{% notification_bell %}`: the unseen count, live, and a dropdown of the latest
+ * The bell of the notification_bell template tag: the unseen count, live, and a dropdown of the latest
  * items that marks them seen when it opens. Loaded as a module by the tag; no dependencies.
  */
 import { NotificationClient } from "./notifications.js";

@@ -74,7 +74,8 @@ function listQuery() {
 
 async function reload() {
   const requested = { ...view };
-  const [page, broadcasts] = await Promise.all([
+  const [categories, page, broadcasts] = await Promise.all([
+    api(urls.categoriesUrl),
     api(withQuery(urls.listUrl, listQuery())),
     view.tab === "archived"
       ? Promise.resolve({ results: [] })
@@ -82,6 +83,8 @@ async function reload() {
   ]);
   // The user switched tabs while this was loading: the newer load wins.
   if (requested.tab !== view.tab || requested.category !== view.category) return;
+  // Labels first: rows name their category by its label.
+  showCategories(categories);
   list.replaceChildren();
   pendingBroadcasts = broadcasts.results;
   showPage(page);
@@ -112,13 +115,8 @@ function showPage(page) {
 }
 
 async function refreshCounts() {
-  const [exact, total, categories] = await Promise.all([
-    api(urls.countsUrl),
-    api(urls.unreadCountUrl),
-    api(urls.categoriesUrl),
-  ]);
+  const [exact, total] = await Promise.all([api(urls.countsUrl), api(urls.unreadCountUrl)]);
   broadcastUnread = total.broadcast_unread_count;
-  showCategories(categories);
   showCounts(exact);
 }
 

@@ -187,8 +187,10 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
     """Open a page in a context of its own: its own cookies, so its own signed-in user."""
     contexts = []
 
-    def open_page(width: int = 1000, height: int = 720) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def open_page(width: int = 1000, height: int = 720, *, mobile: bool = False) -> Any:
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         return context.new_page()

@@ -193,7 +193,7 @@ def test_groups_broadcasts_links_and_archive(
     expect(rows(page)).to_have_count(4)
     check_accessibility(page, "the centre with a group and a broadcast")
     screenshot(page, "centre-desktop")
-    narrow = new_page(width=390, height=844)
+    narrow = new_page(width=390, height=844, mobile=True)
     narrow.context.add_cookies(page.context.cookies())
     narrow.goto(f"{live_url}/")
     expect(narrow.locator("#connection-status")).to_have_attribute("data-state", "online")

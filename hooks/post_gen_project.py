@@ -11,7 +11,11 @@ OPTIONAL_PATHS = {
     "include_demo_ui": [
         "notifications/pages.py",
         "notifications/static",
-        "notifications/templates",
+        # Only the pages: the email templates beside them serve every option set.
+        "notifications/templates/notifications/centre.html",
+        "notifications/templates/notifications/preferences.html",
+        "notifications/templates/notifications/bell.html",
+        "notifications/templates/notifications/bell_example.html",
         "notifications/templatetags",
         "notifications/tests/test_demo_page.py",
         "notifications/tests/browser",

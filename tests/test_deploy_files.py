@@ -44,7 +44,9 @@ def test_production_compose_takes_secrets_from_the_environment(cookies, options)
     services = compose["services"]
     postgresql = options["database"] == "postgresql"
     assert set(services) == (
-        {"migrate", "web", "redis", "db"} if postgresql else {"migrate", "web", "redis"}
+        {"migrate", "web", "scheduler", "redis", "db"}
+        if postgresql
+        else {"migrate", "web", "scheduler", "redis"}
     )
 
     for name, service in services.items():
@@ -65,6 +67,11 @@ def test_production_compose_takes_secrets_from_the_environment(cookies, options)
     assert web["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert web["depends_on"]["redis"] == {"condition": "service_healthy"}
     assert web["healthcheck"]["test"] == ["CMD", "python", "deploy/healthcheck.py"]
+    scheduler = services["scheduler"]
+    assert scheduler["environment"] == web["environment"], "the jobs run with the web settings"
+    assert "send_notification_emails --every" in " ".join(scheduler["command"])
+    assert "prune_events --every" in " ".join(scheduler["command"])
+    assert scheduler["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert all(port.startswith("127.0.0.1:") for port in web["ports"]), "only a local proxy"
     if postgresql:
         password = "${POSTGRES_PASSWORD:?"

@@ -147,7 +147,7 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "{% if cookiecutter.include_demo_ui == "y" %}/{% else %}/api/{% endif %}"
 LOGOUT_REDIRECT_URL = LOGIN_URL
 
-# EMAIL (password reset links)
+# EMAIL (password reset links, notification digests)
 # ------------------------------------------------------------------------------
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
 # Unset: messages are printed to the console. Production: smtp+tls://user:password@host:587
@@ -159,7 +159,7 @@ EMAIL_HOST_USER = EMAIL["EMAIL_HOST_USER"] or ""
 EMAIL_HOST_PASSWORD = EMAIL["EMAIL_HOST_PASSWORD"] or ""
 EMAIL_USE_TLS = EMAIL.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = EMAIL.get("EMAIL_USE_SSL", False)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="notifications@localhost")
 
 # I18N / STATIC
 # ------------------------------------------------------------------------------
@@ -269,6 +269,19 @@ NOTIFICATIONS_WS_MAX_MESSAGE_BYTES = env.int("NOTIFICATIONS_WS_MAX_MESSAGE_BYTES
 NOTIFICATIONS_MAX_REPLY_BYTES = env.int("NOTIFICATIONS_MAX_REPLY_BYTES", default=524288)
 # Seconds between heartbeat frames that carry the newest stream position.
 NOTIFICATIONS_HEARTBEAT_SECONDS = env.int("NOTIFICATIONS_HEARTBEAT_SECONDS", default=25)
+
+# EMAIL DIGESTS: the notification channel and its links (the backend is set under EMAIL)
+# ------------------------------------------------------------------------------
+# Where users reach this site: emails link to it (the centre, unsubscribe pages).
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# The page each digest item links to.
+NOTIFICATIONS_CENTRE_URL = env.str("NOTIFICATIONS_CENTRE_URL", default=f"{SITE_URL.rstrip('/')}/")
+# Minutes a notification stays unread before it goes into an email digest.
+NOTIFICATIONS_EMAIL_DELAY_MINUTES = env.int("NOTIFICATIONS_EMAIL_DELAY_MINUTES", default=15)
+# Days an email's unsubscribe link keeps working.
+NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE_DAYS = env.int(
+    "NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE_DAYS", default=90
+)
 
 # LOGGING
 # ------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ urlpatterns = [
 {%- if cookiecutter.include_example_domain == "y" %}
     path("api/", include("tasks.urls")),
 {%- endif %}
+    # HTML pages for the links in notification emails.
+    path("notifications/", include("notifications.unsubscribe")),
 {%- if cookiecutter.include_demo_ui == "y" %}
     path("", include("notifications.pages")),
 {%- endif %}

@@ -23,6 +23,7 @@ def api_root(request: Request) -> Response:
             "notifications": link("notifications:user-list"),
             "broadcasts": link("notifications:broadcast-list"),
             "ws_auth": link("notifications:ws-auth"),
+            "preferences": link("notifications:preferences"),
 {%- if cookiecutter.include_example_domain == "y" %}
             "tasks": link("tasks:task-list"),
 {%- endif %}

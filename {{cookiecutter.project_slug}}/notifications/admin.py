@@ -1,10 +1,16 @@
-"""Admin for notifications, broadcasts and broadcast receipts."""
+"""Admin for notifications, broadcasts, broadcast receipts, events and preferences."""
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from notifications.models import Broadcast, BroadcastReceipt, Event, Notification
+from notifications.models import (
+    Broadcast,
+    BroadcastReceipt,
+    Event,
+    Notification,
+    NotificationPreference,
+)
 from notifications.services import NotificationService
 
 
@@ -81,3 +87,14 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
         return False
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    """Overrides only: an empty channel follows the category's default."""
+
+    list_display = ["id", "user", "category", "in_app", "email"]
+    list_filter = ["category"]
+    search_fields = ["user__username"]
+    raw_id_fields = ["user"]
+    list_select_related = ["user"]

@@ -16,5 +16,8 @@ class NotificationsConfig(AppConfig):
         categories.register("general", "General")
         categories.register("project", "Projects")
         categories.register("quote", "Quotes")
-        categories.register("payment", "Payments", default_level=Level.MEDIUM)
-        categories.register("system", "System", default_level=Level.MEDIUM)
+        categories.register("payment", "Payments", default_level=Level.MEDIUM, email=True)
+        # Account and security notices: every user gets them, in the inbox and by email.
+        categories.register(
+            "system", "System", default_level=Level.MEDIUM, email=True, mandatory=True
+        )

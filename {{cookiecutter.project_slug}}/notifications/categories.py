@@ -1,10 +1,13 @@
 """The registry of notification categories: each app registers the ones it raises.
 
-One table holds every category, so a category is a name with a label and a default level,
-not a model. Register in your AppConfig.ready():
+One table holds every category, so a category is a name with a label, a default level and
+the channels it reaches by default, not a model. Register in your AppConfig.ready():
 
     from notifications import categories
-    categories.register("invoice", "Invoices", default_level=Level.MEDIUM)
+    categories.register("invoice", "Invoices", default_level=Level.MEDIUM, email=True)
+
+Users change `in_app` and `email` per category (notifications/preferences.py), except for a
+`mandatory` category, which always reaches them through its default channels.
 """
 
 from dataclasses import dataclass
@@ -25,12 +28,25 @@ class Category:
     name: str
     label: str
     default_level: int = LOW
+    # Channel defaults: the inbox (with its live push) and the email digest.
+    in_app: bool = True
+    email: bool = False
+    # Users cannot change a mandatory category's channels (security notices, for example).
+    mandatory: bool = False
 
 
 _registry: dict[str, Category] = {}
 
 
-def register(name: str, label: str = "", *, default_level: int = LOW) -> Category:
+def register(
+    name: str,
+    label: str = "",
+    *,
+    default_level: int = LOW,
+    in_app: bool = True,
+    email: bool = False,
+    mandatory: bool = False,
+) -> Category:
     """Register a category; registering the same definition twice is harmless."""
     if not name or len(name) > MAX_NAME_LENGTH or not name.replace("_", "").isalnum():
         raise ImproperlyConfigured(
@@ -38,7 +54,18 @@ def register(name: str, label: str = "", *, default_level: int = LOW) -> Categor
         )
     if default_level not in (LOW, MEDIUM, HIGH):
         raise ImproperlyConfigured(f"default_level of {name!r} must be 1, 2 or 3.")
-    category = Category(name, label or name.replace("_", " ").capitalize(), default_level)
+    if mandatory and not in_app:
+        raise ImproperlyConfigured(
+            f"Mandatory category {name!r} must reach the inbox: drop in_app=False."
+        )
+    category = Category(
+        name,
+        label or name.replace("_", " ").capitalize(),
+        default_level,
+        in_app=in_app,
+        email=email,
+        mandatory=mandatory,
+    )
     existing = _registry.get(name)
     if existing is not None and existing != category:
         raise ImproperlyConfigured(f"Category {name!r} is already registered as {existing}.")

@@ -1,4 +1,4 @@
-"""Notifications, broadcasts, per-user broadcast receipts and the event stream."""
+"""Notifications, broadcasts, per-user broadcast receipts, the event stream and preferences."""
 
 from datetime import datetime
 
@@ -88,6 +88,8 @@ class Notification(models.Model):
     group_count = models.PositiveIntegerField(default=1)
     # The latest actors, newest first, as [{"id", "username"}]; bounded by the service.
     actors = models.JSONField(default=list, blank=True)
+    # Set when an email digest took this notification, whether it was listed or counted.
+    emailed_at = models.DateTimeField(null=True, blank=True)
 
     objects = NotificationQuerySet.as_manager()
 
@@ -117,6 +119,12 @@ class Notification(models.Model):
                 fields=["expires_at"],
                 condition=Q(expires_at__isnull=False),
                 name="notif_expiry_idx",
+            ),
+            # What the email digest still has to look at: unread and not emailed yet.
+            models.Index(
+                fields=["created_at"],
+                condition=IN_INBOX & Q(read_at__isnull=True, emailed_at__isnull=True),
+                name="notif_email_due_idx",
             ),
         ]
         constraints = [
@@ -249,3 +257,30 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} to {self.recipient_id or 'everyone'}"
+
+
+class NotificationPreference(models.Model):
+    """A user's choice for one category, where it differs from the category's default.
+
+    Only overrides are stored, and each channel on its own: NULL follows the default in
+    notifications/categories.py, so a new category needs no rows and a changed default reaches
+    every user who never chose otherwise.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    category = models.CharField(max_length=MAX_NAME_LENGTH)
+    in_app = models.BooleanField(null=True, blank=True)
+    email = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # Also serves notify_many: the overrides of many users in one category.
+            models.UniqueConstraint(
+                fields=["user", "category"], name="one_preference_per_category"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.category}: in_app={self.in_app} email={self.email}"

@@ -227,6 +227,35 @@ class MarkedSerializer(serializers.Serializer):
     marked = serializers.IntegerField(help_text="How many notifications this call marked read.")
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: "yes", 1 or "false" are a 400, not a guess."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class PreferenceSerializer(serializers.Serializer):
+    """One category's channels for the user; `mandatory` ones cannot change."""
+
+    category = serializers.CharField()
+    label = serializers.CharField()
+    in_app = serializers.BooleanField(help_text="Stored in the inbox and pushed live.")
+    email = serializers.BooleanField(help_text="Included in the email digest while unread.")
+    mandatory = serializers.BooleanField()
+
+
+class PreferenceChangeSerializer(serializers.Serializer):
+    """One entry of a PUT or PATCH to `notifications/preferences/`."""
+
+    category = serializers.CharField(max_length=MAX_NAME_LENGTH)
+    in_app = StrictBooleanField(required=False)
+    email = StrictBooleanField(required=False)
+
+    validate_category = ListQuerySerializer.validate_category
+
+
 class TicketSerializer(serializers.Serializer):
     uuid = serializers.UUIDField(help_text="One-time ticket: connect with ws/notifications/?uuid=")
 

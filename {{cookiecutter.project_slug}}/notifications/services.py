@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from notifications import categories, events, selectors
+from notifications import categories, events, preferences, selectors
 from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind, Notification
 from notifications.serializers import broadcast_payload, notification_payloads
 from notifications.users import UserRef, existing_user_ids, user_id_of
@@ -52,8 +52,12 @@ class NotificationService:
         group_key: str = "",
         expires_at: datetime | None = None,
     ) -> Notification:
-        """Store one notification for `user` and push it once the transaction commits."""
-        return cls.notify_many(
+        """Store one notification for `user` and push it once the transaction commits.
+
+        A user who turned this category's inbox off gets nothing: the returned notification
+        is then not saved (its pk is None).
+        """
+        created = cls.notify_many(
             [user],
             message,
             category=category,
@@ -64,7 +68,20 @@ class NotificationService:
             data=data,
             group_key=group_key,
             expires_at=expires_at,
-        )[0]
+        )
+        if created:
+            return created[0]
+        # The user turned this category's inbox off: nothing is stored or pushed.
+        return Notification(
+            recipient_id=user_id_of(user),
+            category=category,
+            level=_level_for(category, level),
+            title=title,
+            message=message,
+            data=data if data is not None else {},
+            group_key=group_key or "",
+            expires_at=expires_at,
+        )
 
     @classmethod
     def notify_many(
@@ -86,8 +103,9 @@ class NotificationService:
         With a `group_key`, a recipient whose group of that key is open (see
         `_fold_into_groups`) gets their group updated instead of a new inbox row, pushed as
         `updated`; the others get a new open group, pushed as `created`.
+        Users who turned this category's inbox off are left out; returns the rows stored.
         """
-        recipient_ids = existing_user_ids(list(users))
+        recipient_ids = preferences.in_app_recipients(category, existing_user_ids(list(users)))
         actor_user = _actor(actor)
         template = Notification(
             category=category,

@@ -1,4 +1,5 @@
-"""REST routes: the dj_notif endpoint table, plus unread, seen, archive, delete, counts, stream."""
+"""REST routes: the dj_notif endpoint table, plus unread, seen, archive, delete, counts, stream
+and preferences."""
 
 from django.urls import path, re_path
 
@@ -83,6 +84,8 @@ urlpatterns = [
         views.BroadcastMarkReadView.as_view(),
         name="broadcast-category-mark-read",
     ),
+    # Channels per category
+    path("notifications/preferences/", views.PreferencesView.as_view(), name="preferences"),
     # WebSocket ticket
     path("notifications/ws_auth/", views.WebSocketTicketView.as_view(), name="ws-auth"),
 ]

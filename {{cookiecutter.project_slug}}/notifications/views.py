@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from notifications import categories, selectors, tickets
+from notifications import categories, preferences, selectors, tickets
 from notifications.models import Broadcast, Notification
 from notifications.pagination import IdCursorPagination
 from notifications.serializers import (
@@ -27,6 +27,8 @@ from notifications.serializers import (
     NotificationListQuerySerializer,
     NotificationSerializer,
     SeenSerializer,
+    PreferenceChangeSerializer,
+    PreferenceSerializer,
     StreamQuerySerializer,
     StreamSerializer,
     TicketSerializer,
@@ -285,3 +287,33 @@ class WebSocketTicketView(APIView):
     @extend_schema(request=None, responses=TicketSerializer, operation_id="ws_auth_create")
     def post(self, request: Request) -> Response:
         return self.get(request)
+
+
+class PreferencesView(WriteThrottleMixin, APIView):
+    """The user's channels for every registered category, the defaults filled in.
+
+    PUT sets the whole set: a category or channel left out goes back to its default. PATCH
+    changes only what it names. Both take `[{"category", "in_app"?, "email"?}]`.
+    """
+
+    @extend_schema(responses=PreferenceSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        return Response(PreferenceSerializer(preferences.for_user(request.user), many=True).data)
+
+    @extend_schema(
+        request=PreferenceChangeSerializer(many=True), responses=PreferenceSerializer(many=True)
+    )
+    def put(self, request: Request) -> Response:
+        return self.update(request, replace=True)
+
+    @extend_schema(
+        request=PreferenceChangeSerializer(many=True), responses=PreferenceSerializer(many=True)
+    )
+    def patch(self, request: Request) -> Response:
+        return self.update(request, replace=False)
+
+    def update(self, request: Request, *, replace: bool) -> Response:
+        changes = PreferenceChangeSerializer(data=request.data, many=True)
+        changes.is_valid(raise_exception=True)
+        rows = preferences.update(request.user, changes.validated_data, replace=replace)
+        return Response(PreferenceSerializer(rows, many=True).data)

@@ -11,8 +11,9 @@ class TasksConfig(AppConfig):
         from notifications import categories
         from notifications.models import Level
 
-        categories.register("task", "Tasks")
+        # Assignments and mentions are worth an email to someone away; comments stay in-app.
+        categories.register("task", "Tasks", email=True)
         categories.register("comment", "Comments")
-        categories.register("mention", "Mentions", default_level=Level.MEDIUM)
+        categories.register("mention", "Mentions", default_level=Level.MEDIUM, email=True)
 
         from tasks import signals  # noqa: F401  (connects the receivers)

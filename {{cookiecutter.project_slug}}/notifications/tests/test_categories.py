@@ -53,3 +53,16 @@ def test_get_of_an_unknown_category_names_the_registered_ones():
     with pytest.raises(categories.UnknownCategory, match=r"registered: .*general"):
         categories.get("nope")
     assert not categories.is_registered("nope")
+
+
+def test_register_takes_channel_defaults_and_mandatory():
+    plain = categories.register("invoice", "Invoices")
+    security = categories.register("security", "Security", email=True, mandatory=True)
+
+    assert (plain.in_app, plain.email, plain.mandatory) == (True, False, False)
+    assert (security.in_app, security.email, security.mandatory) == (True, True, True)
+
+
+def test_a_mandatory_category_without_the_inbox_fails_fast():
+    with pytest.raises(ImproperlyConfigured, match="drop in_app=False"):
+        categories.register("alarm", mandatory=True, in_app=False)

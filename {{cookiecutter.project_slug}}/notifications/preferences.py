@@ -1,0 +1,170 @@
+"""Each user's channels per category: the registry's defaults with the user's overrides applied.
+
+A category's `in_app` and `email` defaults live in notifications/categories.py; a
+NotificationPreference row stores only where a user chose otherwise. Mandatory categories
+ignore every override.
+"""
+
+from collections.abc import Iterable
+from typing import Any, TypedDict
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+
+from notifications import categories
+from notifications.models import NotificationPreference
+from notifications.users import UserRef, user_id_of
+
+CHANNELS = ("in_app", "email")
+
+
+class Preference(TypedDict):
+    """One category as a user sees it in `notifications/preferences/`."""
+
+    category: str
+    label: str
+    in_app: bool
+    email: bool
+    mandatory: bool
+
+
+def for_user(user: UserRef) -> list[Preference]:
+    """Every registered category with the user's channels, defaults filled in, in one query."""
+    overrides = {
+        row.category: row for row in NotificationPreference.objects.filter(user_id=user_id_of(user))
+    }
+    rows: list[Preference] = []
+    for category in categories.all_categories():
+        override = None if category.mandatory else overrides.get(category.name)
+        rows.append(
+            {
+                "category": category.name,
+                "label": category.label,
+                "in_app": _chosen(override, "in_app", category.in_app),
+                "email": _chosen(override, "email", category.email),
+                "mandatory": category.mandatory,
+            }
+        )
+    return rows
+
+
+def update(user: UserRef, changes: list[dict[str, Any]], *, replace: bool) -> list[Preference]:
+    """Apply `[{"category", "in_app"?, "email"?}, ...]` and return every category's channels.
+
+    `replace=True` (PUT) sets the whole set: a category or channel left out goes back to its
+    default. `replace=False` (PATCH) changes only what the changes name. A change to a
+    mandatory category, an unknown category or a category named twice is a ValidationError,
+    and nothing is stored.
+    """
+    user_id = user_id_of(user)
+    _validate(changes)
+    with transaction.atomic():
+        stored = {
+            row.category: {"in_app": row.in_app, "email": row.email}
+            for row in NotificationPreference.objects.select_for_update().filter(user_id=user_id)
+        }
+        wanted = {} if replace else stored.copy()
+        for change in changes:
+            category = categories.get(change["category"])
+            channels = dict(wanted.get(category.name, {"in_app": None, "email": None}))
+            for channel in CHANNELS:
+                if channel in change:
+                    # Equal to the default: stored as NULL, so it follows later default changes.
+                    value = change[channel]
+                    channels[channel] = None if value == getattr(category, channel) else value
+            wanted[category.name] = channels
+        overrides = {
+            name: channels
+            for name, channels in wanted.items()
+            if any(value is not None for value in channels.values())
+        }
+        NotificationPreference.objects.filter(user_id=user_id).exclude(
+            category__in=list(overrides)
+        ).delete()
+        NotificationPreference.objects.bulk_create(
+            [
+                NotificationPreference(user_id=user_id, category=name, **channels)
+                for name, channels in overrides.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["user", "category"],
+            update_fields=["in_app", "email"],
+        )
+    return for_user(user_id)
+
+
+def turn_email_off(user: UserRef, category_names: Iterable[str]) -> list[str]:
+    """Stop the email of these categories for the user (an unsubscribe link); returns them.
+
+    Categories no app registers any more, and mandatory ones, are left as they are.
+    """
+    names = sorted(
+        name
+        for name in set(category_names)
+        if categories.is_registered(name) and not categories.get(name).mandatory
+    )
+    update(user, [{"category": name, "email": False} for name in names], replace=False)
+    return names
+
+
+def in_app_recipients(category_name: str, user_ids: list[int]) -> list[int]:
+    """The users, in order, whose inbox takes this category: one query for any number of them."""
+    category = categories.get(category_name)
+    if category.mandatory or not user_ids:
+        return user_ids
+    differing = set(
+        NotificationPreference.objects.filter(
+            category=category.name, user_id__in=user_ids, in_app=not category.in_app
+        ).values_list("user_id", flat=True)
+    )
+    if category.in_app:
+        return [user_id for user_id in user_ids if user_id not in differing]
+    return [user_id for user_id in user_ids if user_id in differing]
+
+
+def email_wanted() -> Q:
+    """A Notification filter: its recipient gets its category by email."""
+    chosen = NotificationPreference.objects.filter(
+        user_id=OuterRef("recipient_id"), category=OuterRef("category")
+    )
+    forced, on_by_default, off_by_default = [], [], []
+    for category in categories.all_categories():
+        if category.mandatory:
+            if category.email:
+                forced.append(category.name)
+        elif category.email:
+            on_by_default.append(category.name)
+        else:
+            off_by_default.append(category.name)
+    return (
+        Q(category__in=forced)
+        | (Q(category__in=on_by_default) & ~Exists(chosen.filter(email=False)))
+        | (Q(category__in=off_by_default) & Exists(chosen.filter(email=True)))
+    )
+
+
+def _chosen(override: NotificationPreference | None, channel: str, default: bool) -> bool:
+    value = getattr(override, channel) if override is not None else None
+    return default if value is None else value
+
+
+def _validate(changes: list[dict[str, Any]]) -> None:
+    errors: list[str] = []
+    seen: set[str] = set()
+    for change in changes:
+        name = change["category"]
+        if not categories.is_registered(name):
+            errors.append(f"Unknown category {name!r}.")
+            continue
+        if name in seen:
+            errors.append(f"Category {name!r} is named more than once.")
+        seen.add(name)
+        category = categories.get(name)
+        for channel in CHANNELS:
+            if category.mandatory and change.get(channel, getattr(category, channel)) != getattr(
+                category, channel
+            ):
+                errors.append(f"Category {name!r} is mandatory: its {channel} cannot change.")
+    if errors:
+        raise ValidationError(errors)

@@ -104,8 +104,9 @@ class Daphne:
 
     def start(self) -> None:
         with self.log_path.open("a") as log:
+            command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(self.port)]
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(self.port), ASGI_APPLICATION],
+                [*command, ASGI_APPLICATION],
                 cwd=PROJECT_DIR,
                 env=self.env,
                 stdout=log,
@@ -238,7 +239,7 @@ def axe_source(tmp_path_factory: pytest.TempPathFactory) -> str:
         require_or_skip("npm is not installed: the accessibility checks need axe-core")
     folder = tmp_path_factory.mktemp("axe")
     result = subprocess.run(
-        [npm, "pack", AXE_PACKAGE, "--silent", "--pack-destination", str(folder)],
+        [npm or "npm", "pack", AXE_PACKAGE, "--silent", "--pack-destination", str(folder)],
         capture_output=True,
         text=True,
         timeout=180,

@@ -19,25 +19,32 @@ from notifications.services import NotificationService
 User = get_user_model()
 user = User.objects.get(username=%(user)r)
 """
-BURST = SEED + """
+
+
+def seed(body: str) -> str:
+    """A `manage.py shell -c` script with `user` bound to the user named by `%(user)r`."""
+    return SEED + body
+
+
+BURST = seed("""
 for number in range(%(count)d):
     NotificationService.create_notification(user, f"Item {number}")
-"""
-COMMENTS = SEED + """
+""")
+COMMENTS = seed("""
 for name in %(names)r:
     actor, _ = User.objects.get_or_create(username=name)
     NotificationService.create_notification(
         user, "Looks good to me", title=f"{name} commented on Fix login",
         actor=actor, group_key="task:1:comments",
     )
-"""
-LINKED = SEED + """
+""")
+LINKED = seed("""
 NotificationService.create_notification(
     user, "It has not changed for a year.", title="Time to change your password",
     level=2, data={"url": "/accounts/password_change/"},
 )
 NotificationService.create_notification(user, "Your weekly summary is ready.")
-"""
+""")
 
 
 def rows(page):
@@ -169,7 +176,7 @@ def test_groups_broadcasts_links_and_archive(
     grace = make_user("grace")
     run_command("shell", "-c", COMMENTS % {"user": grace, "names": ["alice", "carol", "dave"]})
     run_command("shell", "-c", LINKED % {"user": grace})
-    run_command("broadcast", "Maintenance tonight from 22:00 to 22:15 UTC.", "--title", "Maintenance")
+    run_command("broadcast", "Maintenance tonight, 22:00 to 22:15 UTC.", "--title", "Maintenance")
     page = new_page()
     sign_in(grace, on=page)
 
@@ -192,6 +199,8 @@ def test_groups_broadcasts_links_and_archive(
     )
     expect(rows(page)).to_have_count(4)
     check_accessibility(page, "the centre with a group and a broadcast")
+    # Hovered, so the picture shows a row's actions.
+    page.locator('[data-group-count="4"]').hover()
     screenshot(page, "centre-desktop")
     narrow = new_page(width=390, height=844, mobile=True)
     narrow.context.add_cookies(page.context.cookies())

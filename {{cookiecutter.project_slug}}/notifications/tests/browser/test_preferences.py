@@ -25,9 +25,7 @@ def test_turning_in_app_off_keeps_a_category_out_of_the_centre(
     expect(page.get_by_role("checkbox", name="Email: System")).to_be_checked()
 
     general_in_app.uncheck()
-    expect(page.locator("#preferences-status")).to_have_text(
-        "Saved: General, off for in app."
-    )
+    expect(page.locator("#preferences-status")).to_have_text("Saved: General, off for in app.")
     # From the keyboard: Tab reaches the next checkbox, Space toggles it.
     general_in_app.focus()
     page.keyboard.press("Tab")

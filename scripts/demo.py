@@ -124,18 +124,7 @@ def main() -> int:
         print(f"Send one:  cd {project} && {redis_env}.venv/bin/python manage.py notify alice Hi")
         print()
         return subprocess.call(
-            [
-                python,
-                "-m",
-                "daphne",
-                "-v",
-                "0",
-                "-b",
-                HOST,
-                "-p",
-                str(PORT),
-                "config.asgi:application",
-            ],
+            [python, "manage.py", "serve", "--bind", HOST, "--port", str(PORT)],
             cwd=project,
             env=env,
         )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,9 +27,9 @@ from notifications.serializers import (
     MarkSeenSerializer,
     NotificationListQuerySerializer,
     NotificationSerializer,
-    SeenSerializer,
     PreferenceChangeSerializer,
     PreferenceSerializer,
+    SeenSerializer,
     StreamQuerySerializer,
     StreamSerializer,
     TicketSerializer,
@@ -295,6 +296,9 @@ class PreferencesView(WriteThrottleMixin, APIView):
     PUT sets the whole set: a category or channel left out goes back to its default. PATCH
     changes only what it names. Both take `[{"category", "in_app"?, "email"?}]`.
     """
+
+    # A list body has no form encoding: JSON only, and the schema says so.
+    parser_classes = [JSONParser]
 
     @extend_schema(responses=PreferenceSerializer(many=True))
     def get(self, request: Request) -> Response:

@@ -13,7 +13,7 @@ from django.contrib.sessions.models import Session
 from django.test import AsyncClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import consumers, events, publisher, tickets
+from notifications import consumers, events, positions, publisher, tickets
 from notifications.consumers import (
     CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN,
@@ -389,13 +389,34 @@ async def test_disconnect_leaves_the_user_and_broadcast_groups(application, user
     assert not any(layer.groups.get(group) for group in groups)
 
 
-async def test_a_socket_that_cannot_join_its_groups_is_told_to_retry(
-    application, user, monkeypatch
+async def test_a_crashed_socket_leaves_its_groups_and_heartbeat(application, user, monkeypatch):
+    layer = get_channel_layer()
+    groups = [events.user_group(user.id), events.BROADCAST_GROUP]
+    communicator, _ = await open_socket(application, user)
+
+    # A bug past the command guard, as a RecursionError in the consumer once was.
+    async def crash(self, text_data=None, bytes_data=None):
+        raise RecursionError("bug")
+
+    monkeypatch.setattr(NotificationConsumer, "receive", crash)
+    await communicator.send_to(text_data="{}")
+    with pytest.raises(RecursionError):
+        await communicator.wait()
+
+    assert not any(layer.groups.get(group) for group in groups)
+    assert positions.for_this_loop().sockets_of(user.id) == 0
+
+
+@pytest.mark.parametrize("failing", ["new_channel", "group_add"])
+async def test_a_socket_the_channel_layer_cannot_serve_is_told_to_retry(
+    application, user, monkeypatch, failing
 ):
-    async def unavailable(group: str, channel: str) -> None:
+    """Redis down: before connect() (opening the channel) or in it (joining the groups)."""
+
+    async def unavailable(*args: Any) -> None:
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(get_channel_layer(), "group_add", unavailable)
+    monkeypatch.setattr(get_channel_layer(), failing, unavailable)
     path = f"/ws/notifications/?token={AccessToken.for_user(user)}"
     communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
 
@@ -489,26 +510,6 @@ async def test_a_broadcast_frame_carries_each_users_own_counts(application, user
     assert theirs["payload"]["counts"]["unread"] == 0
     for communicator in (first, second):
         await communicator.disconnect()
-
-
-async def test_a_channel_layer_that_cannot_open_a_channel_refuses_with_retry(
-    application, user, monkeypatch
-):
-    async def unavailable(prefix: str = "specific.") -> str:
-        raise ConnectionError("Redis is down")
-
-    monkeypatch.setattr(get_channel_layer(), "new_channel", unavailable)
-    path = f"/ws/notifications/?token={AccessToken.for_user(user)}"
-    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
-
-    connected, _ = await communicator.connect()
-    error = await communicator.receive_json_from()
-    closed = await communicator.receive_output()
-
-    assert connected
-    assert error["payload"]["code"] == "unavailable"
-    assert (closed["type"], closed["code"]) == ("websocket.close", CLOSE_TRY_AGAIN)
-    await communicator.disconnect()
 
 
 async def test_deeply_nested_json_is_an_error_frame(application, user):

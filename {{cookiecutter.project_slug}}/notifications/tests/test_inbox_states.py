@@ -278,9 +278,10 @@ def test_notify_many_groups_in_bulk(user, other_user, django_assert_max_num_quer
     actor = UserFactory(username="carol")
     NotificationService.notify_many(recipients[:5], "first", actor=actor, group_key=KEY)
 
-    # Lock the open groups, delete the joined ones, insert the rows and the events, and the
-    # savepoints: a few statements per batch of recipients, none per recipient.
-    with django_assert_max_num_queries(9):
+    # Read the preferences, lock the open groups, delete the joined ones, insert the rows and
+    # the events, and the savepoints: a few statements per batch of recipients, none per
+    # recipient.
+    with django_assert_max_num_queries(10):
         created = NotificationService.notify_many(recipients, "second", actor=actor, group_key=KEY)
 
     assert sorted(row.group_count for row in created) == [1] * 5 + [2] * 5

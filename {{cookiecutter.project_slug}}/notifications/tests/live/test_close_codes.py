@@ -130,13 +130,13 @@ async def test_a_frame_over_the_size_limit_is_refused_by_daphne(start_daphne, cr
 async def test_deactivating_a_user_closes_their_sockets_with_4401(
     start_daphne, create_users, live_env
 ):
-    user = create_users("lou")["lou"]
+    user = create_users("ned")["ned"]
     server = start_daphne()
     socket = await LiveSocket.open(server, user["token"])
     await socket.ready()
 
     code = "from django.contrib.auth import get_user_model\n"
-    code += "user = get_user_model().objects.get(username='lou')\n"
+    code += "user = get_user_model().objects.get(username='ned')\n"
     code += "user.is_active = False\nuser.save()\n"
     manage(live_env, "shell", "-c", code)
 

@@ -106,8 +106,8 @@ class Bell {
       ticketUrl: this.urls.ticketUrl,
       heartbeatSeconds: Number(this.urls.heartbeatSeconds) || 25,
     });
+    // Every event frame, and the ready frame, carries the exact counts.
     client.on("counts", (counts) => this.showCount(counts.unseen));
-    client.on("ready", (payload) => this.showCount(payload.counts.unseen));
     const arrive = (payload) => {
       if (!this.isOpen() || !payload.notification) return;
       this.list.querySelector(`[data-id="${payload.replaces ?? 0}"]`)?.remove();

@@ -11,8 +11,12 @@ OPTIONAL_PATHS = {
     "include_demo_ui": [
         "notifications/pages.py",
         "notifications/static",
-        # Only the page: the email templates beside it serve every option set.
+        # Only the pages: the email templates beside them serve every option set.
         "notifications/templates/notifications/centre.html",
+        "notifications/templates/notifications/preferences.html",
+        "notifications/templates/notifications/bell.html",
+        "notifications/templates/notifications/bell_example.html",
+        "notifications/templatetags",
         "notifications/tests/test_demo_page.py",
         "notifications/tests/browser",
     ],

@@ -38,9 +38,20 @@ class TargetSerializer(serializers.Serializer):
         return f"{content_type.app_label}.{content_type.model}" if content_type else ""
 
 
+def _is_safe_link(url: object) -> bool:
+    """An http(s) URL or a path on this site: never `javascript:` or another scheme."""
+    if not isinstance(url, str):
+        return False
+    if url.startswith("/") and not url.startswith("//"):
+        return True
+    return url.startswith(("https://", "http://"))
+
+
 class NotificationSerializer(serializers.ModelSerializer):
     actor = ActorSerializer(read_only=True, allow_null=True)
     target = serializers.SerializerMethodField()
+    # Where the item leads: the target's get_absolute_url(), else data["url"], else null.
+    url = serializers.SerializerMethodField()
     level_label = serializers.CharField(source="get_level_display", read_only=True)
     is_read = serializers.BooleanField(read_only=True)
     is_seen = serializers.BooleanField(read_only=True)
@@ -60,6 +71,7 @@ class NotificationSerializer(serializers.ModelSerializer):
             "actor",
             "actors",
             "target",
+            "url",
             "created_at",
             "seen_at",
             "is_seen",
@@ -76,6 +88,17 @@ class NotificationSerializer(serializers.ModelSerializer):
         if notification.target_content_type_id is None:
             return None
         return TargetSerializer(notification).data
+
+    def get_url(self, notification: Notification) -> str | None:
+        content_type = notification.target_content_type
+        model = content_type.model_class() if content_type else None
+        # Only a model with get_absolute_url costs the query that loads the target.
+        if model is not None and hasattr(model, "get_absolute_url"):
+            target = notification.target
+            if target is not None:
+                return str(target.get_absolute_url())
+        link = notification.data.get("url") if isinstance(notification.data, dict) else None
+        return link if _is_safe_link(link) else None
 
 
 class BroadcastSerializer(serializers.ModelSerializer):

@@ -3,14 +3,18 @@
 Notifications are created by separate `manage.py` processes, as a worker would create them,
 so they reach the server through Redis: the in-memory layer cannot cross processes.
 A missing redis-server or Chromium skips the tests, or fails them when
-NOTIFICATIONS_REQUIRE_SERVICES=1.
+NOTIFICATIONS_REQUIRE_SERVICES=1. axe-core is fetched from the npm registry at test time
+(`npm pack`, into a temporary folder): it is never served by the project. Screenshots go to
+`artifacts/screenshots/` (git-ignored).
 """
 
 import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,8 @@ from notifications.tests.servers import (
 )
 
 PASSWORD = "centre-pass-123"
+SCREENSHOTS = PROJECT_DIR / "artifacts" / "screenshots"
+AXE_PACKAGE = "axe-core@4"
 ASGI_APPLICATION = "config.asgi:application"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -86,23 +92,50 @@ def server_env(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict
     return env
 
 
+class Daphne:
+    """One daphne process on a fixed port, which a test may stop and start again."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("a") as log:
+            command = [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(self.port)]
+            self.process = subprocess.Popen(
+                [*command, ASGI_APPLICATION],
+                cwd=PROJECT_DIR,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for_port(self.port, self.process, f"daphne (log: {self.log_path})")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+            self.process = None
+
+
 @pytest.fixture(scope="package")
-def live_url(server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), ASGI_APPLICATION],
-            cwd=PROJECT_DIR,
-            env=server_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_for_port(port, process, f"daphne (log: {log_path})")
-            yield f"http://{HOST}:{port}"
-        finally:
-            stop(process)
+def daphne(
+    server_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Daphne]:
+    server = Daphne(server_env, tmp_path_factory.mktemp("daphne") / "daphne.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def live_url(daphne: Daphne) -> str:
+    # A test that stopped the server without starting it again must not break the next one.
+    if daphne.process is None:
+        daphne.start()
+    return daphne.url
 
 
 @pytest.fixture
@@ -151,25 +184,103 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1000, "height": 720})
-    context.set_default_timeout(10_000)
-    yield context.new_page()
-    context.close()
+def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Open a page in a context of its own: its own cookies, so its own signed-in user."""
+    contexts = []
+
+    def open_page(width: int = 1000, height: int = 720, *, mobile: bool = False) -> Any:
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile
+        )
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
-def sign_in(page: Any, live_url: str) -> Callable[[str], None]:
-    """Sign in through the accounts login page the centre redirects to, and wait until live."""
+def page(new_page: Callable[..., Any]) -> Any:
+    return new_page()
+
+
+def sign_in_page(page: Any, live_url: str, username: str, path: str = "/") -> None:
+    """Sign in through the accounts login page `path` redirects to."""
     from playwright.sync_api import expect
 
-    def sign_in_as(username: str) -> None:
-        page.goto(f"{live_url}/")
-        expect(page).to_have_url(re.compile(r"/accounts/login/"))
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        expect(page).to_have_url(f"{live_url}/")
-        expect(page.locator("#connection-status")).to_have_attribute("data-state", "online")
+    page.goto(f"{live_url}{path}")
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(f"{live_url}{path}")
+
+
+@pytest.fixture
+def sign_in(page: Any, live_url: str) -> Callable[..., None]:
+    """Sign `page` in at the centre and wait until it is live."""
+    from playwright.sync_api import expect
+
+    def sign_in_as(username: str, on: Any = None) -> None:
+        target = on or page
+        sign_in_page(target, live_url, username)
+        expect(target.locator("#connection-status")).to_have_attribute("data-state", "online")
 
     return sign_in_as
+
+
+@pytest.fixture(scope="package")
+def axe_source(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """axe-core's script, packed from the npm registry into a temporary folder."""
+    npm = shutil.which("npm")
+    if npm is None:
+        require_or_skip("npm is not installed: the accessibility checks need axe-core")
+    folder = tmp_path_factory.mktemp("axe")
+    result = subprocess.run(
+        [npm or "npm", "pack", AXE_PACKAGE, "--silent", "--pack-destination", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if result.returncode != 0:
+        require_or_skip(f"npm pack {AXE_PACKAGE} failed: {result.stderr.strip()[-300:]}")
+    [tarball] = folder.glob("axe-core-*.tgz")
+    with tarfile.open(tarball) as archive:
+        member = archive.extractfile("package/axe.min.js")
+        assert member is not None, f"{tarball.name} holds no package/axe.min.js"
+        return member.read().decode()
+
+
+@pytest.fixture
+def check_accessibility(axe_source: str) -> Callable[[Any, str], None]:
+    """Run axe-core in the page; fail on any serious or critical violation, named."""
+
+    def check(page: Any, what: str) -> None:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.add_script_tag(content=axe_source)
+        results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        bad = [
+            f"{violation['id']} ({violation['impact']}): "
+            + "; ".join(node["target"][0] for node in violation["nodes"][:3])
+            for violation in results["violations"]
+            if violation["impact"] in {"serious", "critical"}
+        ]
+        assert not bad, f"accessibility violations on {what}: {bad}"
+
+    return check
+
+
+@pytest.fixture(scope="package")
+def screenshot() -> Callable[[Any, str], Path]:
+    """Save a full-page screenshot under artifacts/screenshots/ and return its path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def save(page: Any, name: str) -> Path:
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return save

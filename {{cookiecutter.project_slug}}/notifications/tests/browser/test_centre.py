@@ -13,74 +13,228 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 HOSTILE_TITLE = "Deploy <b>finished</b>"
 HOSTILE_MESSAGE = "<script>window.injected = true</script><img src=x onerror=window.injected=1>"
 
-SEED_25 = """
+SEED = """
 from django.contrib.auth import get_user_model
 from notifications.services import NotificationService
-user = get_user_model().objects.get(username=%r)
-for number in range(25):
-    NotificationService.create_notification(user, f"Item {number}")
+User = get_user_model()
+user = User.objects.get(username=%(user)r)
 """
 
 
-def test_live_notification_is_shown_as_text_and_marked_read(page, sign_in, make_user, notify):
-    username = make_user("ada")
-    sign_in(username)
-    badge = page.locator("#unread-badge")
-    items = page.locator(".notification")
-    expect(badge).to_have_text("0")
+def seed(body: str) -> str:
+    """A `manage.py shell -c` script with `user` bound to the user named by `%(user)r`."""
+    return SEED + body
 
-    notify(username, "Your report is ready", "--title", "Report")
-    expect(items).to_have_count(1)
-    expect(badge).to_have_text("1")
 
-    notify(username, HOSTILE_MESSAGE, "--title", HOSTILE_TITLE, "--level", "3")
-    newest = items.first
+BURST = seed("""
+for number in range(%(count)d):
+    NotificationService.create_notification(user, f"Item {number}")
+""")
+COMMENTS = seed("""
+for name in %(names)r:
+    actor, _ = User.objects.get_or_create(username=name)
+    NotificationService.create_notification(
+        user, "Looks good to me", title=f"{name} commented on Fix login",
+        actor=actor, group_key="task:1:comments",
+    )
+""")
+LINKED = seed("""
+NotificationService.create_notification(
+    user, "It has not changed for a year.", title="Time to change your password",
+    level=2, data={"url": "/accounts/password_change/"},
+)
+NotificationService.create_notification(user, "Your weekly summary is ready.")
+""")
+
+
+def rows(page):
+    return page.locator("#notification-list > li")
+
+
+def unread_count(page):
+    return page.locator("#unread-count")
+
+
+def boxes_overlap(first, second) -> bool:
+    return not (
+        first["x"] + first["width"] <= second["x"]
+        or second["x"] + second["width"] <= first["x"]
+        or first["y"] + first["height"] <= second["y"]
+        or second["y"] + second["height"] <= first["y"]
+    )
+
+
+def test_two_users_live_arrival_shown_as_text_and_reached_by_keyboard(
+    new_page, sign_in, make_user, notify, run_command, check_accessibility
+):
+    ada, bob = make_user("ada"), make_user("bob")
+    ada_page, bob_page = new_page(), new_page()
+    sign_in(ada, on=ada_page)
+    sign_in(bob, on=bob_page)
+    expect(ada_page.locator(".empty__title")).to_have_text("You are all caught up")
+
+    notify(ada, "Your report is ready", "--title", "Report")
+    expect(rows(ada_page)).to_have_count(1)
+    expect(unread_count(ada_page)).to_have_text("1")
+
+    notify(ada, HOSTILE_MESSAGE, "--title", HOSTILE_TITLE, "--level", "3")
+    newest = rows(ada_page).first
     expect(newest.locator(".notification__title")).to_have_text(HOSTILE_TITLE)
     expect(newest.locator(".notification__message")).to_have_text(HOSTILE_MESSAGE)
-    expect(badge).to_have_text("2")
-    expect(page.locator(".toast").last).to_contain_text(HOSTILE_TITLE)
+    # The level is a word next to its icon, not a colour alone.
+    expect(newest.locator(".level")).to_have_text("High")
+    expect(newest.locator("time")).to_have_text("just now")
+    expect(unread_count(ada_page)).to_have_text("2")
+    expect(ada_page.locator(".toast").first).to_contain_text(HOSTILE_TITLE)
     # Markup in a notification is text: no element was created and no script ran.
-    assert page.locator(".notification b, .notification img, .toast b").count() == 0
-    assert page.evaluate("window.injected") is None
+    assert ada_page.locator(".notification b, .notification img, .toast b").count() == 0
+    assert ada_page.evaluate("window.injected") is None
+    # The other user saw none of it.
+    expect(rows(bob_page)).to_have_count(0)
+    expect(unread_count(bob_page)).to_have_text("0")
 
-    newest.get_by_role("button", name="Mark read").click()
-    expect(badge).to_have_text("1")
+    # Keyboard only: Tab from the row's link reaches its first action; Enter runs it.
+    newest.locator(".notification__link").focus()
+    ada_page.keyboard.press("Tab")
+    mark_read = newest.get_by_role("button", name=f"Mark read: {HOSTILE_TITLE}")
+    expect(mark_read).to_be_focused()
+    expect(newest.locator(".notification__actions")).to_have_css("opacity", "1")
+    ada_page.keyboard.press("Enter")
+    expect(unread_count(ada_page)).to_have_text("1")
     expect(newest).not_to_have_class(re.compile("is-unread"))
+    check_accessibility(ada_page, "the centre with two notifications")
 
-    page.reload()
-    expect(page.locator("#connection-status")).to_have_attribute("data-state", "online")
-    expect(badge).to_have_text("1")
-    expect(items).to_have_count(2)
-    expect(items.first.get_by_role("button", name="Mark unread")).to_be_visible()
-    expect(items.last.get_by_role("button", name="Mark read")).to_be_visible()
+    # A burst: at most three toasts, the rest summed up, none over the page's controls.
+    run_command("shell", "-c", BURST % {"user": ada, "count": 30})
+    expect(rows(ada_page)).to_have_count(32)
+    toasts = ada_page.locator(".toast")
+    expect(toasts).to_have_count(3)
+    expect(ada_page.locator(".toasts__more")).to_have_text(re.compile(r"^\d+ more"))
+    controls = ada_page.locator(".centre__header a, .tab, .toolbar select, .toolbar button")
+    for index in range(toasts.count()):
+        toast_box = toasts.nth(index).bounding_box()
+        for control in range(controls.count()):
+            box = controls.nth(control).bounding_box()
+            assert box is None or not boxes_overlap(toast_box, box), "a toast covers a control"
+    ada_page.locator(".toasts__more").click()
+    expect(toasts).to_have_count(0)
 
 
-def test_reconnecting_client_catches_up_on_what_it_missed(page, sign_in, make_user, notify):
-    username = make_user("grace")
-    sign_in(username)
+def test_a_restarted_server_is_caught_up_once_without_toasts(
+    page, sign_in, make_user, notify, daphne
+):
+    hopper = make_user("hopper")
+    sign_in(hopper)
+    notify(hopper, "Before the restart")
+    expect(page.locator(".toast")).to_have_count(1)
+    page.get_by_role("button", name="Dismiss: New notification").click()
+    expect(page.locator(".toast")).to_have_count(0)
 
-    page.evaluate("window.notificationClient.stop()")
-    expect(page.locator("#connection-status")).to_have_attribute("data-state", "closed")
-    notify(username, "Sent while you were away")
-    page.evaluate("window.notificationClient.start()")
+    daphne.stop()
+    status = page.locator("#connection-status")
+    expect(status).to_have_attribute("data-state", re.compile("offline|connecting"))
+    notify(hopper, "While the server was down, one")
+    notify(hopper, "While the server was down, two")
+    daphne.start()
 
-    expect(page.locator(".notification__message")).to_have_text(["Sent while you were away"])
-    expect(page.locator("#unread-badge")).to_have_text("1")
+    expect(page.locator("#connection-status")).to_have_attribute(
+        "data-state", "online", timeout=30_000
+    )
+    expect(page.locator('[data-kind="notification"] .notification__title')).to_have_text(
+        [
+            "While the server was down, two",
+            "While the server was down, one",
+            "Before the restart",
+        ]
+    )
+    expect(unread_count(page)).to_have_text("3")
+    # Replayed events are flagged: the list took them, no toast announced them.
+    expect(page.locator(".toast")).to_have_count(0)
 
 
 def test_load_more_then_mark_all_read(page, sign_in, make_user, run_command):
     username = make_user("linus")
-    run_command("shell", "-c", SEED_25 % username)
+    run_command("shell", "-c", BURST % {"user": username, "count": 25})
     sign_in(username)
-    items = page.locator(".notification")
     load_more = page.get_by_role("button", name="Load more")
-    expect(items).to_have_count(20)
+    expect(rows(page)).to_have_count(20)
 
     load_more.click()
-    expect(items).to_have_count(25)
+    expect(rows(page)).to_have_count(25)
     expect(load_more).to_be_hidden()
-    expect(page.locator("#unread-badge")).to_have_text("25")
+    expect(unread_count(page)).to_have_text("25")
 
     page.get_by_role("button", name="Mark all read").click()
-    expect(page.locator("#unread-badge")).to_have_text("0")
+    expect(unread_count(page)).to_have_text("0")
     expect(page.locator(".notification.is-unread")).to_have_count(0)
+
+
+# Last in this package: the broadcast reaches every user, and their badges count it.
+def test_groups_broadcasts_links_and_archive(
+    new_page, sign_in, make_user, run_command, live_url, check_accessibility, screenshot
+):
+    grace = make_user("grace")
+    run_command("shell", "-c", COMMENTS % {"user": grace, "names": ["alice", "carol", "dave"]})
+    run_command("shell", "-c", LINKED % {"user": grace})
+    run_command("broadcast", "Maintenance tonight, 22:00 to 22:15 UTC.", "--title", "Maintenance")
+    page = new_page()
+    sign_in(grace, on=page)
+
+    group = page.locator('[data-group-count="3"]')
+    expect(group.locator(".notification__title")).to_have_text(
+        "dave and 2 others commented on Fix login"
+    )
+    expect(group.locator(".avatar")).to_have_text("D")
+    broadcast = page.locator('[data-kind="broadcast"]').first
+    expect(broadcast.locator(".notification__title")).to_have_text("Maintenance")
+    # Three notifications and the broadcast are unread: the badge counts all four.
+    expect(unread_count(page)).to_have_text("4")
+    # An untitled notification is headed by its message, not by its level.
+    expect(page.get_by_text("Your weekly summary is ready.")).to_be_visible()
+
+    # A new comment joins the group live: still one row, its heading updated.
+    run_command("shell", "-c", COMMENTS % {"user": grace, "names": ["erin"]})
+    expect(page.locator('[data-group-count="4"] .notification__title')).to_have_text(
+        "erin and 3 others commented on Fix login"
+    )
+    expect(rows(page)).to_have_count(4)
+    check_accessibility(page, "the centre with a group and a broadcast")
+    # Hovered, so the picture shows a row's actions.
+    page.locator('[data-group-count="4"]').hover()
+    screenshot(page, "centre-desktop")
+    narrow = new_page(width=390, height=844, mobile=True)
+    narrow.context.add_cookies(page.context.cookies())
+    narrow.goto(f"{live_url}/")
+    expect(narrow.locator("#connection-status")).to_have_attribute("data-state", "online")
+    expect(rows(narrow)).to_have_count(4)
+    check_accessibility(narrow, "the centre at 390 px")
+    screenshot(narrow, "centre-390px")
+    narrow.close()
+
+    # The whole row is the link: a click opens its target and marks it read.
+    linked = page.locator(".notification", has_text="Time to change your password")
+    # force: the click lands on the link stretched over the row, as a user's would.
+    linked.locator(".notification__message").click(force=True)
+    expect(page).to_have_url(f"{live_url}/accounts/password_change/")
+    page.go_back()
+    expect(rows(page)).to_have_count(4)
+    expect(linked).not_to_have_class(re.compile("is-unread"))
+    expect(unread_count(page)).to_have_text("3")
+
+    # Archive one, find it in the archive, then archive the rest.
+    group = page.locator('[data-group-count="4"]')
+    group.hover()
+    group.get_by_role("button", name=re.compile("^Archive")).click()
+    expect(rows(page)).to_have_count(3)
+    page.get_by_role("tab", name="Archived").click()
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).first).to_have_attribute("data-group-count", "4")
+    page.get_by_role("tab", name="Inbox").click()
+    page.get_by_role("button", name="Archive all").click()
+    # Broadcasts are not archived: only the announcement is left.
+    expect(rows(page)).to_have_count(1)
+    expect(unread_count(page)).to_have_text("1")
+    broadcast.get_by_role("button", name=re.compile("^Mark read")).click()
+    expect(unread_count(page)).to_have_text("0")
+    page.get_by_role("tab", name="Unread").click()
+    expect(page.locator(".empty__title")).to_have_text("Nothing unread")

@@ -1,0 +1,131 @@
+/**
+ * The bell of the notification_bell template tag: the unseen count, live, and a dropdown of the latest
+ * items that marks them seen when it opens. Loaded as a module by the tag; no dependencies.
+ */
+import { NotificationClient } from "./notifications.js";
+import { heading, initial, keepTimesFresh, levelBadge, safeUrl, setTime } from "./render.js";
+
+async function send(url, token, method = "GET", body = undefined) {
+  const response = await fetch(url, {
+    method,
+    credentials: "same-origin",
+    headers: {
+      Accept: "application/json",
+      ...(method === "GET" ? {} : { "X-CSRFToken": token, "Content-Type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+class Bell {
+  constructor(root) {
+    this.root = root;
+    this.urls = { ...root.dataset };
+    this.button = root.querySelector(".notification-bell__button");
+    this.count = root.querySelector(".notification-bell__count");
+    this.panel = root.querySelector(".notification-bell__panel");
+    this.list = root.querySelector(".notification-bell__list");
+    this.empty = root.querySelector(".notification-bell__empty");
+    this.limit = Number(this.urls.limit) || 5;
+    this.button.addEventListener("click", () => (this.isOpen() ? this.close() : this.open()));
+    root.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.isOpen()) {
+        this.close();
+        this.button.focus();
+      }
+    });
+    document.addEventListener("click", (event) => {
+      if (this.isOpen() && !root.contains(event.target)) this.close();
+    });
+    keepTimesFresh(this.list);
+  }
+
+  isOpen() {
+    return !this.panel.hidden;
+  }
+
+  async open() {
+    this.panel.hidden = false;
+    this.button.setAttribute("aria-expanded", "true");
+    const page = await send(`${this.urls.listUrl}?page_size=${this.limit}`, this.urls.csrfToken);
+    this.list.replaceChildren(...page.results.map((n) => this.render(n)));
+    this.empty.hidden = page.results.length > 0;
+    this.markSeen();
+  }
+
+  close() {
+    this.panel.hidden = true;
+    this.button.setAttribute("aria-expanded", "false");
+  }
+
+  /** Everything up to the newest item shown is seen; the count follows from the event. */
+  markSeen() {
+    const newest = Number(this.list.firstElementChild?.dataset.id);
+    if (!newest) return;
+    send(this.urls.markSeenUrl, this.urls.csrfToken, "POST", { up_to: newest })
+      .then(() => this.showCount(0))
+      .catch(() => {});
+  }
+
+  render(notification) {
+    const item = document.createElement("li");
+    item.className = "notification-bell__item";
+    item.dataset.id = notification.id;
+    item.classList.toggle("is-unread", !notification.is_read);
+    const avatar = document.createElement("span");
+    avatar.className = "notification-bell__avatar";
+    avatar.setAttribute("aria-hidden", "true");
+    avatar.textContent = initial(notification, notification.category);
+    const url = safeUrl(notification.url);
+    const link = document.createElement("a");
+    link.className = "notification-bell__link";
+    link.href = url ?? this.panel.querySelector(".notification-bell__all").href;
+    link.textContent = heading(notification);
+    const meta = document.createElement("span");
+    meta.className = "notification-bell__meta";
+    const time = document.createElement("time");
+    setTime(time, notification.created_at);
+    meta.append(levelBadge(notification.level, notification.level_label), time);
+    const text = document.createElement("span");
+    text.className = "notification-bell__text";
+    text.append(link, meta);
+    item.append(avatar, text);
+    return item;
+  }
+
+  showCount(unseen) {
+    this.count.textContent = unseen > 99 ? "99+" : String(unseen);
+    this.count.dataset.count = String(unseen);
+  }
+
+  start() {
+    const client = new NotificationClient({
+      url: this.urls.socketUrl,
+      ticketUrl: this.urls.ticketUrl,
+      heartbeatSeconds: Number(this.urls.heartbeatSeconds) || 25,
+    });
+    // Every event frame, and the ready frame, carries the exact counts.
+    client.on("counts", (counts) => this.showCount(counts.unseen));
+    const arrive = (payload) => {
+      if (!this.isOpen() || !payload.notification) return;
+      this.list.querySelector(`[data-id="${payload.replaces ?? 0}"]`)?.remove();
+      this.list.prepend(this.render(payload.notification));
+      while (this.list.children.length > this.limit) this.list.lastElementChild.remove();
+      this.empty.hidden = true;
+      this.markSeen();
+    };
+    client.on("created", arrive);
+    client.on("updated", arrive);
+    client.start();
+    this.client = client;
+  }
+}
+
+for (const root of document.querySelectorAll("[data-notification-bell]")) {
+  const bell = new Bell(root);
+  bell.start();
+  // For the console and for tests.
+  root.bell = bell;
+}

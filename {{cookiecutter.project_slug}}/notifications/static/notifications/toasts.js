@@ -1,0 +1,97 @@
+/**
+ * Toasts for new notifications: at most three at once, then "N more"; each dismissible,
+ * announced politely to screen readers, and never covering the page's controls (the page
+ * keeps room for them at its foot).
+ */
+import { levelBadge } from "./render.js";
+
+const VISIBLE = 3;
+const TOAST_MILLISECONDS = 8000;
+
+export class Toasts {
+  constructor(region, { live, onOpen = () => {} }) {
+    this.region = region;
+    this.live = live;
+    this.onOpen = onOpen;
+    this.hidden = 0;
+    this.stack = document.createElement("ol");
+    this.stack.className = "toasts__stack";
+    this.more = document.createElement("button");
+    this.more.type = "button";
+    this.more.className = "toasts__more";
+    this.more.hidden = true;
+    this.more.addEventListener("click", () => this.clear());
+    region.append(this.stack, this.more);
+    // The page's foot grows with the stack, so the last controls can scroll clear of it.
+    new ResizeObserver(() => {
+      document.body.style.paddingBottom = `${region.offsetHeight + 16}px`;
+    }).observe(region);
+  }
+
+  show(item, categoryLabel = (name) => name) {
+    const title = item.title || (item.isBroadcast ? "Announcement" : "New notification");
+    const element = document.createElement("li");
+    element.className = "toast";
+    element.dataset.level = String(item.level ?? 1);
+    const text = document.createElement("div");
+    text.className = "toast__text";
+    const heading = document.createElement("strong");
+    heading.textContent = title;
+    const body = document.createElement("p");
+    body.textContent = item.message ?? "";
+    const meta = document.createElement("p");
+    meta.className = "toast__meta";
+    const category = document.createElement("span");
+    category.textContent = categoryLabel(item.category);
+    meta.append(levelBadge(item.level ?? 1, item.level_label), category);
+    text.append(heading, body, meta);
+    const dismiss = document.createElement("button");
+    dismiss.type = "button";
+    dismiss.className = "toast__dismiss";
+    dismiss.setAttribute("aria-label", `Dismiss: ${title}`);
+    dismiss.textContent = "×";
+    dismiss.addEventListener("click", () => this.dismiss(element));
+    element.append(text, dismiss);
+    if (!item.isBroadcast && item.id) {
+      text.addEventListener("click", () => this.onOpen(item.id));
+    }
+    this.stack.prepend(element);
+    element.timer = setTimeout(() => this.dismiss(element), TOAST_MILLISECONDS);
+    // The oldest beyond three leave the screen; the list holds them all anyway.
+    while (this.stack.children.length > VISIBLE) {
+      const oldest = this.stack.lastElementChild;
+      clearTimeout(oldest.timer);
+      oldest.remove();
+      this.hidden += 1;
+    }
+    this.updateMore();
+    this.announce(`${title}. ${item.message ?? ""}`);
+  }
+
+  error(title, message) {
+    this.show({ title, message, level: 3, isBroadcast: true });
+  }
+
+  dismiss(element) {
+    clearTimeout(element.timer);
+    element.remove();
+    if (this.stack.children.length === 0) this.hidden = 0;
+    this.updateMore();
+  }
+
+  clear() {
+    for (const element of [...this.stack.children]) this.dismiss(element);
+    this.hidden = 0;
+    this.updateMore();
+  }
+
+  updateMore() {
+    this.more.hidden = this.hidden === 0;
+    this.more.textContent = `${this.hidden} more: dismiss all`;
+  }
+
+  announce(text) {
+    // One short live message per toast; a burst is summed up rather than read out item by item.
+    this.live.textContent = this.hidden ? `${this.hidden + VISIBLE} new notifications` : text;
+  }
+}

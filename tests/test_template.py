@@ -251,11 +251,6 @@ def test_rendered_project_checks_and_suite(tmp_path, request, options, marker):
 
 
 @pytest.mark.suite
-@pytest.mark.xfail(
-    strict=True,
-    reason="notifications/views.py, consumers.py and tasks/ still pass User | AnonymousUser and "
-    "int | None where the services take a user: fixed with the event-pipeline rewrite",
-)
 @pytest.mark.parametrize(("options", "marker"), SUITE_SETS)
 def test_rendered_project_typechecks(tmp_path, options, marker):
     project = render(options, tmp_path)

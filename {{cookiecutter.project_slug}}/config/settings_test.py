@@ -4,6 +4,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-key-not-secret-0123456789abcdef")
 
+import config.settings as base
 from config.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -11,8 +12,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Every scope, high enough that no test is throttled unless it sets a rate itself.
-RATES = dict.fromkeys(REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "10000/min")  # noqa: F405
-REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": RATES}  # noqa: F405
+RATES = dict.fromkeys(base.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "10000/min")
+REST_FRAMEWORK = {**base.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": RATES}
 SECURE_SSL_REDIRECT = False
 # Unit tests render pages without running collectstatic; the live production test runs it and
 # serves the manifest storage of config.settings.

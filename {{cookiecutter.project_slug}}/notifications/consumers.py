@@ -4,7 +4,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -92,7 +92,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     commands_per_second = 20.0
     command_burst = 40
 
-    user_id: int | None = None
+    # Set in connect() once the user is let in; `registered` says whether that happened.
+    user_id: int
     joined: list[str]
     tasks: list[asyncio.Task[None]]
     # The position of the newest event sent, and the counts it carried (JSON text), which
@@ -185,7 +186,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         for task in getattr(self, "tasks", []):
             task.cancel()
         self.tasks = []
-        if getattr(self, "registered", False) and self.user_id is not None:
+        if getattr(self, "registered", False):
             self.registered = False
             positions.for_this_loop().leave(self.user_id, self.session_key)
         for group in getattr(self, "joined", []):
@@ -196,7 +197,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         self.joined = []
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.user_id is None:
+        if not self.registered:
             return
         request_id = None
         try:
@@ -405,7 +406,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     async def heartbeat(self) -> None:
         """Beat with the newest position; close if the user or the session is gone."""
         stream = positions.for_this_loop()
-        user_id = self.user_id or 0
+        user_id = self.user_id
         while True:
             beat = await stream.next_beat()
             if beat.complete and user_id not in beat.active_users:
@@ -456,7 +457,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         return {**serializer.validated_data, "request_id": data.get("request_id")}
 
 
-def within_bytes(items: list[Any], budget: int) -> list[Any]:
+def within_bytes(items: Iterable[Any], budget: int) -> list[Any]:
     """The longest prefix of `items` whose JSON fits in `budget` bytes."""
     kept, used = [], 0
     for item in items:

@@ -5,6 +5,7 @@ are rows of the same transaction, so a rolled-back write stores and sends nothin
 that fails loses nothing, because a reconnecting client reads the stream from its position.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -24,7 +25,7 @@ def user_group(user_id: int) -> str:
     return f"notifications_{user_id}"
 
 
-def send_on_commit(kind: str, payloads: list[tuple[int | None, dict[str, Any]]]) -> list[Event]:
+def send_on_commit(kind: str, payloads: Sequence[tuple[int | None, dict[str, Any]]]) -> list[Event]:
     """Store one event per (recipient, payload) now, publish them once the transaction commits.
 
     A recipient of None stores one event of every user's stream (a broadcast). Call it inside

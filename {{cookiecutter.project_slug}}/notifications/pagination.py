@@ -35,7 +35,10 @@ class IdCursorPagination(CursorPagination):
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         cursor = super().decode_cursor(request)
-        # DRF leaves the position unchecked; it is compared with the id in the query.
-        if cursor is not None and cursor.position is not None and not is_number(cursor.position):
+        # DRF leaves the position unchecked; it is compared with the id in the query. It is the
+        # cursor's text, though DRF's stubs type it int.
+        if cursor is None or cursor.position is None:
+            return cursor
+        if not is_number(str(cursor.position)):
             raise exceptions.NotFound(self.invalid_cursor_message)
         return cursor

@@ -214,7 +214,8 @@ class StreamSerializer(serializers.Serializer):
 
 class CategoryUnreadSerializer(serializers.Serializer):
     category = serializers.CharField()
-    label = serializers.CharField()
+    # DRF's metaclass moves declared fields off the class, so Field.label is not overridden.
+    label = serializers.CharField()  # type: ignore[assignment]
     unread_count = serializers.IntegerField()
 
 
@@ -240,7 +241,8 @@ class PreferenceSerializer(serializers.Serializer):
     """One category's channels for the user; `mandatory` ones cannot change."""
 
     category = serializers.CharField()
-    label = serializers.CharField()
+    # DRF's metaclass moves declared fields off the class, so Field.label is not overridden.
+    label = serializers.CharField()  # type: ignore[assignment]
     in_app = serializers.BooleanField(help_text="Stored in the inbox and pushed live.")
     email = serializers.BooleanField(help_text="Included in the email digest while unread.")
     mandatory = serializers.BooleanField()

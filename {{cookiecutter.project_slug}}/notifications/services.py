@@ -21,7 +21,7 @@ from django.utils.crypto import salted_hmac
 from notifications import categories, events, preferences, selectors
 from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind, Notification
 from notifications.serializers import broadcast_payload, notification_payloads
-from notifications.users import UserRef, existing_user_ids, user_id_of
+from notifications.users import User, UserRef, existing_user_ids, user_id_of
 
 # Rows per INSERT in notify_many: large fan-outs stay within database parameter limits.
 BULK_BATCH_SIZE = 500
@@ -504,7 +504,7 @@ def _actor_entries(actor: AbstractBaseUser | None) -> list[dict[str, Any]]:
     return [{"id": actor.pk, "username": actor.get_username()}]
 
 
-def _actor(actor: UserRef | None) -> AbstractBaseUser | None:
+def _actor(actor: UserRef | None) -> User | None:
     """The actor as a user instance, fetched once, so a batch serialises without a query each."""
     if actor is None or isinstance(actor, AbstractBaseUser):
         return actor

@@ -1,7 +1,7 @@
 """Rate limits of the API: rates read per request, and open when their cache is down."""
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework import throttling
@@ -20,10 +20,11 @@ class ScopedRateThrottle(throttling.ScopedRateThrottle):
     outage of the cache into an outage of the API.
     """
 
-    # DRF's attribute name, read by get_rate().
-    @property
-    def THROTTLE_RATES(self) -> dict[str, str | None]:
-        return api_settings.DEFAULT_THROTTLE_RATES
+    def get_rate(self) -> str | None:
+        # DRF's get_rate() reads THROTTLE_RATES, copied at import: refreshed here, per request.
+        # The rates are text ("100/min"); djangorestframework-stubs types them as numbers.
+        self.THROTTLE_RATES = cast(dict[str, str | None], api_settings.DEFAULT_THROTTLE_RATES)
+        return super().get_rate()
 
     def allow_request(self, request: Request, view: Any) -> bool:
         try:

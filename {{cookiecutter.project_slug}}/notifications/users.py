@@ -1,11 +1,33 @@
-"""Turning the guide's "User instance or user id" arguments into ids."""
+"""The project's user type, the signed-in user of a request, and user arguments as ids."""
 
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.request import Request
 
-UserRef: TypeAlias = AbstractBaseUser | int
+if TYPE_CHECKING:
+    # django-stubs reads this name as settings.AUTH_USER_MODEL, as it types get_user_model(),
+    # so annotations follow a swapped user model without naming it.
+    from django.contrib.auth.models import _User as User
+else:
+    # At run time every user model is an AbstractBaseUser; the app registry may not be ready.
+    User = AbstractBaseUser
+
+UserRef: TypeAlias = User | int
+
+
+def signed_in_user(request: HttpRequest | Request) -> User:
+    """The user of a request that passed `IsAuthenticated` (or the admin's staff check).
+
+    An anonymous request here means a view lost its permission class: DRF answers 401.
+    """
+    user = request.user
+    if not user.is_authenticated:
+        raise NotAuthenticated()
+    return user
 
 
 def user_id_of(user: UserRef) -> int:

@@ -38,13 +38,13 @@ from notifications.serializers import (
 )
 from notifications.services import NotificationService
 from notifications.throttling import ScopedRateThrottle
+from notifications.users import signed_in_user
 
 
-class WriteThrottleMixin:
+class WriteThrottleMixin(APIView):
     """Throttles the unsafe methods of a view under the `notification_writes` scope."""
 
     throttle_scope = "notification_writes"
-    request: Request
 
     def get_throttles(self) -> list[BaseThrottle]:
         return [] if self.request.method in SAFE_METHODS else [ScopedRateThrottle()]
@@ -82,7 +82,7 @@ class NotificationListView(generics.ListAPIView):
         filters = list_filters(self.request, NotificationListQuerySerializer)
         category = path_category(self.kwargs.get("category")) or filters.get("category")
         return selectors.notifications_for(
-            self.request.user,
+            signed_in_user(self.request),
             category=category,
             unread=filters.get("unread"),
             archived=filters["archived"],
@@ -102,7 +102,7 @@ class BroadcastListView(generics.ListAPIView):
         filters = list_filters(self.request)
         category = path_category(self.kwargs.get("category")) or filters.get("category")
         return selectors.broadcasts_for(
-            self.request.user,
+            signed_in_user(self.request),
             category=category,
             unread=filters.get("unread"),
             since=filters.get("since"),
@@ -114,7 +114,7 @@ class UnreadByCategoryView(APIView):
 
     @extend_schema(responses=CategoryUnreadSerializer(many=True))
     def get(self, request: Request) -> Response:
-        counts = selectors.unread_counts_by_category(request.user)
+        counts = selectors.unread_counts_by_category(signed_in_user(request))
         rows = [
             {"category": c.name, "label": c.label, "unread_count": counts.pop(c.name, 0)}
             for c in categories.all_categories()
@@ -132,7 +132,7 @@ class CountsView(APIView):
 
     @extend_schema(responses=CountsSerializer)
     def get(self, request: Request) -> Response:
-        return Response(CountsSerializer(selectors.counts(request.user)).data)
+        return Response(CountsSerializer(selectors.counts(signed_in_user(request))).data)
 
 
 class StreamView(APIView):
@@ -146,13 +146,14 @@ class StreamView(APIView):
         query = StreamQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         since = query.validated_data["since"]
-        last_id = selectors.latest_position(request.user)
+        user = signed_in_user(request)
+        last_id = selectors.latest_position(user)
         if since > last_id:
             raise exceptions.ValidationError({"since": ["Ahead of the newest event."]})
         rows, recovered = selectors.events_after(
-            request.user, since, limit=settings.NOTIFICATIONS_REPLAY_LIMIT
+            user, since, limit=settings.NOTIFICATIONS_REPLAY_LIMIT
         )
-        counts = selectors.counts(request.user)
+        counts = selectors.counts(user)
         stream = {
             "events": [event_frame(row.pk, row.kind, row.payload, counts) for row in rows],
             "recovered": recovered,
@@ -166,9 +167,10 @@ class UnreadCountView(APIView):
 
     @extend_schema(responses=UnreadCountSerializer)
     def get(self, request: Request) -> Response:
+        user = signed_in_user(request)
         counts = {
-            "unread_count": selectors.unread_count(request.user),
-            "broadcast_unread_count": selectors.broadcast_unread_count(request.user),
+            "unread_count": selectors.unread_count(user),
+            "broadcast_unread_count": selectors.broadcast_unread_count(user),
         }
         return Response(UnreadCountSerializer(counts).data)
 
@@ -179,7 +181,8 @@ class MarkAllReadView(WriteThrottleMixin, APIView):
     @extend_schema(request=None, responses=MarkedSerializer)
     def post(self, request: Request, category: str | None = None) -> Response:
         # An unknown category raises UnknownCategory: a 404 through the exception handler.
-        marked = NotificationService.mark_all_notifications_read(request.user, category)
+        user = signed_in_user(request)
+        marked = NotificationService.mark_all_notifications_read(user, category)
         return Response(MarkedSerializer({"marked": marked}).data)
 
 
@@ -191,7 +194,7 @@ class MarkAllSeenView(WriteThrottleMixin, APIView):
         params = MarkSeenSerializer(data=request.data or request.query_params)
         params.is_valid(raise_exception=True)
         marked = NotificationService.mark_all_seen(
-            request.user, up_to=params.validated_data["up_to"]
+            signed_in_user(request), up_to=params.validated_data["up_to"]
         )
         return Response(SeenSerializer({"marked": marked}).data)
 
@@ -201,7 +204,7 @@ class ArchiveView(WriteThrottleMixin, APIView):
 
     @extend_schema(request=None, responses=NotificationSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        notification = NotificationService.archive_notification(pk, request.user)
+        notification = NotificationService.archive_notification(pk, signed_in_user(request))
         return Response(NotificationSerializer(notification).data)
 
 
@@ -210,7 +213,7 @@ class UnarchiveView(WriteThrottleMixin, APIView):
 
     @extend_schema(request=None, responses=NotificationSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        notification = NotificationService.unarchive_notification(pk, request.user)
+        notification = NotificationService.unarchive_notification(pk, signed_in_user(request))
         return Response(NotificationSerializer(notification).data)
 
 
@@ -224,7 +227,7 @@ class ArchiveAllView(WriteThrottleMixin, APIView):
         query = ArchiveAllQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         archived = NotificationService.archive_all(
-            request.user, read_only=query.validated_data["read"]
+            signed_in_user(request), read_only=query.validated_data["read"]
         )
         return Response(ArchivedSerializer({"archived": archived}).data)
 
@@ -234,7 +237,9 @@ class MarkReadView(WriteThrottleMixin, APIView):
 
     @extend_schema(request=None, responses=NotificationSerializer)
     def post(self, request: Request, pk: int, category: str | None = None) -> Response:
-        notification = NotificationService.mark_notification_read(pk, request.user, category)
+        notification = NotificationService.mark_notification_read(
+            pk, signed_in_user(request), category
+        )
         return Response(NotificationSerializer(notification).data)
 
 
@@ -243,7 +248,7 @@ class MarkUnreadView(WriteThrottleMixin, APIView):
 
     @extend_schema(request=None, responses=NotificationSerializer)
     def post(self, request: Request, pk: int) -> Response:
-        notification = NotificationService.mark_notification_unread(pk, request.user)
+        notification = NotificationService.mark_notification_unread(pk, signed_in_user(request))
         return Response(NotificationSerializer(notification).data)
 
 
@@ -254,10 +259,10 @@ class NotificationDetailView(WriteThrottleMixin, generics.RetrieveDestroyAPIView
     queryset = Notification.objects.none()
 
     def get_object(self) -> Notification:
-        return selectors.get_notification(self.request.user, self.kwargs["pk"])
+        return selectors.get_notification(signed_in_user(self.request), self.kwargs["pk"])
 
     def perform_destroy(self, instance: Notification) -> None:
-        NotificationService.delete_notification(instance.pk, self.request.user)
+        NotificationService.delete_notification(instance.pk, signed_in_user(self.request))
 
 
 class BroadcastMarkReadView(WriteThrottleMixin, APIView):
@@ -265,7 +270,7 @@ class BroadcastMarkReadView(WriteThrottleMixin, APIView):
 
     @extend_schema(request=None, responses=BroadcastSerializer)
     def post(self, request: Request, category: str, pk: int) -> Response:
-        receipt = NotificationService.mark_broadcast_read(pk, request.user, category)
+        receipt = NotificationService.mark_broadcast_read(pk, signed_in_user(request), category)
         broadcast = receipt.broadcast
         # The read state of this user, as broadcasts_for annotates it in lists.
         broadcast.read_at, broadcast.is_read = receipt.read_at, True  # type: ignore[attr-defined]
@@ -283,7 +288,8 @@ class WebSocketTicketView(APIView):
 
     @extend_schema(responses=OpenApiResponse(TicketSerializer), operation_id="ws_auth_retrieve")
     def get(self, request: Request) -> Response:
-        return Response(TicketSerializer({"uuid": tickets.issue_ticket(request.user.id)}).data)
+        ticket = tickets.issue_ticket(signed_in_user(request).pk)
+        return Response(TicketSerializer({"uuid": ticket}).data)
 
     @extend_schema(request=None, responses=TicketSerializer, operation_id="ws_auth_create")
     def post(self, request: Request) -> Response:
@@ -302,7 +308,8 @@ class PreferencesView(WriteThrottleMixin, APIView):
 
     @extend_schema(responses=PreferenceSerializer(many=True))
     def get(self, request: Request) -> Response:
-        return Response(PreferenceSerializer(preferences.for_user(request.user), many=True).data)
+        rows = preferences.for_user(signed_in_user(request))
+        return Response(PreferenceSerializer(rows, many=True).data)
 
     @extend_schema(
         request=PreferenceChangeSerializer(many=True), responses=PreferenceSerializer(many=True)
@@ -319,5 +326,5 @@ class PreferencesView(WriteThrottleMixin, APIView):
     def update(self, request: Request, *, replace: bool) -> Response:
         changes = PreferenceChangeSerializer(data=request.data, many=True)
         changes.is_valid(raise_exception=True)
-        rows = preferences.update(request.user, changes.validated_data, replace=replace)
+        rows = preferences.update(signed_in_user(request), changes.validated_data, replace=replace)
         return Response(PreferenceSerializer(rows, many=True).data)

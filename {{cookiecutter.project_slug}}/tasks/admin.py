@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from notifications.users import signed_in_user
 from tasks import services
 from tasks.models import Comment, Task
 
@@ -30,9 +31,9 @@ class TaskAdmin(admin.ModelAdmin):
         # The admin user is the actor: the change notifies everyone but them.
         if change:
             changed = {name: form.cleaned_data[name] for name in form.changed_data}
-            services.update_task(obj, actor=request.user, **changed)
+            services.update_task(obj, actor=signed_in_user(request), **changed)
         else:
-            services.save_new_task(obj, actor=request.user)
+            services.save_new_task(obj, actor=signed_in_user(request))
 
     def save_formset(
         self, request: HttpRequest, form: ModelForm, formset: Any, change: bool
@@ -42,7 +43,7 @@ class TaskAdmin(admin.ModelAdmin):
             return
         for comment in formset.save(commit=False):
             if comment.pk is None:
-                services.save_new_comment(comment, actor=request.user)
+                services.save_new_comment(comment, actor=signed_in_user(request))
             else:
                 services.edit_comment(comment, body=comment.body)
         for comment in formset.deleted_objects:

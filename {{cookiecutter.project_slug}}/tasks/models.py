@@ -1,6 +1,6 @@
 """Tasks and the comments on them."""
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from typing import Any, NamedTuple, Self
 
 from django.conf import settings
@@ -66,8 +66,10 @@ class Task(models.Model):
         return self.title
 
     @classmethod
-    def from_db(cls, db: str | None, field_names: Sequence[str], values: Sequence[Any]) -> Self:
-        task = super().from_db(db, field_names, values)
+    def from_db(
+        cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kwargs: Any
+    ) -> Self:
+        task = super().from_db(db, field_names, values, **kwargs)
         task.remember_stored_state()
         return task
 

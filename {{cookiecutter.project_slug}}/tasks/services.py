@@ -7,11 +7,11 @@ from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import models, transaction
 
 from notifications.models import Notification
 from notifications.services import NotificationService
+from notifications.users import User
 from tasks.models import Comment, Task, TaskState
 
 
@@ -34,11 +34,11 @@ MENTION = re.compile(r"(?<![\w.@+-])@([\w.@+-]*\w)")
 
 def create_task(
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     title: str,
     description: str = "",
     status: str = Task.Status.TODO,
-    assignee: AbstractBaseUser | None = None,
+    assignee: User | None = None,
     due_date: date | None = None,
 ) -> Task:
     """Create a task owned by `actor`; its assignee is notified."""
@@ -48,7 +48,7 @@ def create_task(
     return save_new_task(task, actor=actor)
 
 
-def save_new_task(task: Task, *, actor: AbstractBaseUser) -> Task:
+def save_new_task(task: Task, *, actor: User) -> Task:
     """Save a task built elsewhere (the admin's form) as `actor`'s; its assignee is notified."""
     task.created_by = actor
     task.updated_by = actor
@@ -61,11 +61,11 @@ def save_new_task(task: Task, *, actor: AbstractBaseUser) -> Task:
 def update_task(
     task: Task,
     *,
-    actor: AbstractBaseUser,
+    actor: User,
     title: str | Unset = UNSET,
     description: str | Unset = UNSET,
     status: str | Unset = UNSET,
-    assignee: AbstractBaseUser | Unset | None = UNSET,
+    assignee: User | Unset | None = UNSET,
     due_date: date | Unset | None = UNSET,
 ) -> Task:
     """Change the fields given, as `actor`; an assignment or a status change notifies."""
@@ -88,12 +88,12 @@ def update_task(
     return task
 
 
-def add_comment(task: Task, *, actor: AbstractBaseUser, body: str) -> Comment:
+def add_comment(task: Task, *, actor: User, body: str) -> Comment:
     """Comment on a task as `actor`; the task's people and anyone @mentioned are notified."""
     return save_new_comment(Comment(task=task, body=body), actor=actor)
 
 
-def save_new_comment(comment: Comment, *, actor: AbstractBaseUser) -> Comment:
+def save_new_comment(comment: Comment, *, actor: User) -> Comment:
     """Save a comment built elsewhere (the admin's form) as `actor`'s; it notifies."""
     comment.author = actor
     comment.full_clean()
@@ -223,7 +223,7 @@ def _notify(
     message: str,
     kind: str,
     category: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     target: models.Model,
     data: dict[str, Any],
     group_key: str = "",
@@ -243,7 +243,7 @@ def _notify(
         )
 
 
-def _name(user: AbstractBaseUser | None) -> str:
+def _name(user: User | None) -> str:
     return user.get_username() if user is not None else "Someone"
 
 

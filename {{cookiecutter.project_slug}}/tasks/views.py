@@ -11,9 +11,11 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
 
 from notifications.pagination import IdCursorPagination
 from notifications.throttling import ScopedRateThrottle
+from notifications.users import signed_in_user
 from tasks import selectors, services
 from tasks.models import Comment, Task
 from tasks.serializers import (
@@ -35,11 +37,10 @@ class CommentPagination(TaskPagination):
     ordering = "id"
 
 
-class TaskWriteThrottleMixin:
+class TaskWriteThrottleMixin(APIView):
     """Throttles the writes of a view under `task_writes`: each one may notify other users."""
 
     throttle_scope = "task_writes"
-    request: Request
 
     def get_throttles(self) -> list[BaseThrottle]:
         return [] if self.request.method in SAFE_METHODS else [ScopedRateThrottle()]
@@ -47,7 +48,7 @@ class TaskWriteThrottleMixin:
 
 def visible_task(request: Request, pk: int) -> Task:
     """The task if the user may see it; anyone else's is a 404, so ids reveal nothing."""
-    return selectors.tasks_visible_to(request.user).get(pk=pk)
+    return selectors.tasks_visible_to(signed_in_user(request)).get(pk=pk)
 
 
 @extend_schema_view(get=extend_schema(parameters=[TaskListQuerySerializer]))
@@ -62,13 +63,13 @@ class TaskListView(TaskWriteThrottleMixin, generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Task]:
         query = TaskListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        return selectors.tasks_visible_to(self.request.user, **query.validated_data)
+        return selectors.tasks_visible_to(signed_in_user(self.request), **query.validated_data)
 
     @extend_schema(request=TaskInputSerializer, responses={201: TaskSerializer})
     def post(self, request: Request) -> Response:
         data = TaskInputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        task = services.create_task(actor=request.user, **data.validated_data)
+        task = services.create_task(actor=signed_in_user(request), **data.validated_data)
         return Response(TaskSerializer(task).data, status=status.HTTP_201_CREATED)
 
 
@@ -86,7 +87,7 @@ class TaskDetailView(TaskWriteThrottleMixin, generics.RetrieveAPIView):
         task = self.get_object()
         data = TaskInputSerializer(data=request.data, partial=True, context={"request": request})
         data.is_valid(raise_exception=True)
-        task = services.update_task(task, actor=request.user, **data.validated_data)
+        task = services.update_task(task, actor=signed_in_user(request), **data.validated_data)
         return Response(TaskSerializer(task).data)
 
 
@@ -105,5 +106,5 @@ class TaskCommentListView(TaskWriteThrottleMixin, generics.ListAPIView):
         task = visible_task(request, pk)
         data = CommentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        comment = services.add_comment(task, actor=request.user, **data.validated_data)
+        comment = services.add_comment(task, actor=signed_in_user(request), **data.validated_data)
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)

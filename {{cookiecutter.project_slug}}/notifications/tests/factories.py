@@ -11,9 +11,10 @@ from notifications.models import (
     Level,
     Notification,
 )
+from notifications.users import User
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -23,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw-factory-123")
 
 
-class NotificationFactory(factory.django.DjangoModelFactory):
+class NotificationFactory(factory.django.DjangoModelFactory[Notification]):
     class Meta:
         model = Notification
 
@@ -34,7 +35,7 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     message = factory.Faker("sentence")
 
 
-class BroadcastFactory(factory.django.DjangoModelFactory):
+class BroadcastFactory(factory.django.DjangoModelFactory[Broadcast]):
     class Meta:
         model = Broadcast
 
@@ -44,7 +45,7 @@ class BroadcastFactory(factory.django.DjangoModelFactory):
     message = factory.Faker("sentence")
 
 
-class BroadcastReceiptFactory(factory.django.DjangoModelFactory):
+class BroadcastReceiptFactory(factory.django.DjangoModelFactory[BroadcastReceipt]):
     class Meta:
         model = BroadcastReceipt
 
@@ -52,7 +53,7 @@ class BroadcastReceiptFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
 
 
-class EventFactory(factory.django.DjangoModelFactory):
+class EventFactory(factory.django.DjangoModelFactory[Event]):
     """A stream event; `recipient=None` is an event of every user's stream."""
 
     class Meta:

@@ -51,7 +51,7 @@ def namespace(user) -> dict[str, object]:
     """The names the snippets assume: a user, a notification id and objects a user owns."""
     return {
         "user": user,
-        "notification_id": NotificationFactory(recipient=user).pk,
+        "notification_id": NotificationFactory.create(recipient=user).pk,
         "project": SimpleNamespace(owner=user),
         "quote": SimpleNamespace(client=user),
         "payment": SimpleNamespace(customer=user),

@@ -34,7 +34,7 @@ class Inbox:
         """Every frame delivered so far, oldest first."""
 
         async def drain() -> list[dict[str, Any]]:
-            received = []
+            received: list[dict[str, Any]] = []
             while True:
                 try:
                     message = await asyncio.wait_for(self.layer.receive(self.channel), 0.05)

@@ -8,7 +8,7 @@ from tasks.models import Comment, Task
 __all__ = ["CommentFactory", "TaskFactory", "UserFactory"]
 
 
-class TaskFactory(factory.django.DjangoModelFactory):
+class TaskFactory(factory.django.DjangoModelFactory[Task]):
     class Meta:
         model = Task
 
@@ -17,7 +17,7 @@ class TaskFactory(factory.django.DjangoModelFactory):
     updated_by = factory.SelfAttribute("created_by")
 
 
-class CommentFactory(factory.django.DjangoModelFactory):
+class CommentFactory(factory.django.DjangoModelFactory[Comment]):
     class Meta:
         model = Comment
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from websockets.asyncio import client as websockets_client
+from websockets.typing import Origin
 
 from notifications.tests.servers import (
     HOST,
@@ -136,8 +137,8 @@ class Daphne:
         return self.log.read_text(errors="replace")
 
     @property
-    def origin(self) -> str:
-        return f"http://{HOST}:{self.port}"
+    def origin(self) -> Origin:
+        return Origin(f"http://{HOST}:{self.port}")
 
     def url(self, query: str) -> str:
         return f"ws://{HOST}:{self.port}/ws/notifications/?{query}"

@@ -316,7 +316,8 @@ def loss_side(floor: bool, users: list[int], tokens: list[str], env: dict, logs:
     try:
         # Each user has one socket on each server.
         urls = [s.url(u, t) for u, t in zip(users, tokens, strict=True) for s in servers]
-        clients.open(urls, servers[0].origin, processes=2)
+        # Each socket sends its own server's origin, as a page served by that server would.
+        clients.open(urls, "", processes=2)
         config = {"rate": rate, "seconds": seconds, "users": users, "broadcast_every": every}
         redis_before, cpu_before = redis_cpu_seconds(), [s.cpu_seconds() for s in servers]
         sent = publisher(env, "create", config, floor)

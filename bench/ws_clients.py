@@ -20,6 +20,7 @@ import json
 import resource
 import sys
 import time
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
 
@@ -91,7 +92,8 @@ async def open_all(config: dict) -> tuple[list[Socket], int, list[asyncio.Task]]
                 try:
                     socket.connection = await connect(
                         url,
-                        origin=config["origin"],
+                        # The page's origin is the server's own: each URL's scheme, host, port.
+                        origin=config["origin"] or origin_of(url),
                         compression=None,
                         ping_interval=None,
                         max_queue=None,
@@ -153,6 +155,12 @@ async def main() -> None:
 def say(data: dict) -> None:
     sys.stdout.write(json.dumps(data) + "\n")
     sys.stdout.flush()
+
+
+def origin_of(url: str) -> str:
+    """http(s)://host:port of a ws(s):// URL, as a browser page on that server would send."""
+    parts = urlsplit(url)
+    return f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
 
 
 if __name__ == "__main__":

@@ -351,5 +351,18 @@ def notification_payloads(notifications: list[Notification]) -> list[dict[str, A
     return [dict(data) for data in NotificationSerializer(notifications, many=True).data]
 
 
+def copies_payloads(copies: list[Notification]) -> list[dict[str, Any]]:
+    """The payloads of rows that are copies of one notification for many recipients.
+
+    Such rows differ only by id (the recipient is not in the payload), so the first is
+    serialised and the rest take its payload with their own id: a fan-out to 10,000 users
+    serialises once, not 10,000 times.
+    """
+    if not copies:
+        return []
+    first = notification_payloads(copies[:1])[0]
+    return [{**first, "id": row.pk} for row in copies]
+
+
 def broadcast_payload(broadcast: Broadcast) -> dict[str, Any]:
     return dict(BroadcastSerializer(broadcast).data)

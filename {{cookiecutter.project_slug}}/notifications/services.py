@@ -20,7 +20,11 @@ from django.utils.crypto import salted_hmac
 
 from notifications import categories, events, preferences, selectors
 from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind, Notification
-from notifications.serializers import broadcast_payload, notification_payloads
+from notifications.serializers import (
+    broadcast_payload,
+    copies_payloads,
+    notification_payloads,
+)
 from notifications.users import User, UserRef, existing_user_ids, user_id_of
 
 # Rows per INSERT in notify_many: large fan-outs stay within database parameter limits.
@@ -135,14 +139,19 @@ class NotificationService:
                 created = Notification.objects.bulk_create(rows, batch_size=BULK_BATCH_SIZE)
                 placed = [(notification, None) for notification in created]
             notifications = [notification for notification, _ in placed]
-            payloads = notification_payloads(notifications)
-            new, regrouped = [], []
-            for (notification, replaces), payload in zip(placed, payloads, strict=True):
-                if replaces is None:
-                    new.append((notification.recipient_id, {"notification": payload}))
-                else:
-                    body = {"notification": payload, "replaces": replaces}
-                    regrouped.append((notification.recipient_id, body))
+            fresh = [notification for notification, replaces in placed if replaces is None]
+            grown = [(row, replaces) for row, replaces in placed if replaces is not None]
+            # Every new row is the same notification for another recipient: serialised once.
+            new = [
+                (notification.recipient_id, {"notification": payload})
+                for notification, payload in zip(fresh, copies_payloads(fresh), strict=True)
+            ]
+            # A grown group carries its own count and actors: serialised each.
+            grown_payloads = notification_payloads([row for row, _ in grown])
+            regrouped = [
+                (row.recipient_id, {"notification": payload, "replaces": replaces})
+                for (row, replaces), payload in zip(grown, grown_payloads, strict=True)
+            ]
             events.send_on_commit(EventKind.CREATED, new)
             events.send_on_commit(EventKind.UPDATED, regrouped)
         return notifications

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from notifications import events
 from notifications.categories import UnknownCategory
-from notifications.models import Broadcast, BroadcastReceipt, Level, Notification
+from notifications.models import Broadcast, BroadcastReceipt, Event, Level, Notification
+from notifications.serializers import NotificationSerializer
 from notifications.services import NotificationService
 from notifications.tests.factories import BroadcastFactory, NotificationFactory, UserFactory
 
@@ -383,3 +384,18 @@ def test_mark_a_deleted_broadcast_read_is_does_not_exist(user):
 
     with pytest.raises(Broadcast.DoesNotExist):
         NotificationService.mark_broadcast_read(broadcast.pk, user)
+
+
+def test_notify_many_payloads_match_each_row_serialised_alone(user, other_user):
+    actor = UserFactory(username="carol")
+    task_target = BroadcastFactory()  # any saved model works as a target
+
+    rows = NotificationService.notify_many(
+        [user, other_user], "Shipped", title="Release", actor=actor, target=task_target
+    )
+
+    stored = {event.recipient_id: event.payload["notification"] for event in Event.objects.all()}
+    for row in rows:
+        row.refresh_from_db()
+        alone = json.loads(json.dumps(NotificationSerializer(row).data))
+        assert stored[row.recipient_id] == alone

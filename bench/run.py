@@ -199,7 +199,7 @@ def run_benchmark(
     seconds = round(time.perf_counter() - start, 1)
     lines = completed.stdout.strip().splitlines()
     if completed.returncode != 0 or not lines:
-        tail = "\n".join(completed.stderr.strip().splitlines()[-15:])
+        tail = "\n".join(completed.stderr.strip().splitlines()[-40:])
         return {"error": f"exit status {completed.returncode}\n{tail}", "seconds": seconds}
     return {**json.loads(lines[-1]), "seconds": seconds}
 

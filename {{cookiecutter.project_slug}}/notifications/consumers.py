@@ -158,6 +158,24 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         self.user_id = user.pk
         self.throttle = TokenBucket(self.commands_per_second, self.command_burst)
         await self.accept()
+        try:
+            await self.start_stream()
+        except Exception:
+            # The database is unreachable: the client retries, as for a Redis outage.
+            logger.exception("Socket could not read its stream; the client is asked to retry")
+            await self.send_frame(unavailable_frame())
+            await self.close(code=CLOSE_TRY_AGAIN)
+            return
+
+        stream.join(user.pk, self.session_key)
+        self.registered = True
+        self.tasks.append(asyncio.create_task(self.heartbeat()))
+        expires_at = self.scope.get(EXPIRES_AT)
+        if expires_at is not None:
+            self.tasks.append(asyncio.create_task(self.close_at(expires_at)))
+
+    async def start_stream(self) -> None:
+        """The ready frame, then the replay from `?since=`, then the live events held meanwhile."""
         ready = await self.ready_frame()
         self.counts_text = dumps(ready["payload"]["counts"])
         # Events up to `last_id` are in the ready state already: held ones are not sent again.
@@ -170,13 +188,6 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             except CommandError as error:
                 await self.send_frame(error_frame(error.code, error.message))
         await self.release_held()
-
-        stream.join(user.pk, self.session_key)
-        self.registered = True
-        self.tasks.append(asyncio.create_task(self.heartbeat()))
-        expires_at = self.scope.get(EXPIRES_AT)
-        if expires_at is not None:
-            self.tasks.append(asyncio.create_task(self.close_at(expires_at)))
 
     async def disconnect(self, code: int) -> None:
         await self.release()

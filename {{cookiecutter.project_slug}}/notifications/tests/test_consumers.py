@@ -10,6 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
+from django.db import OperationalError
 from django.test import AsyncClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -714,3 +715,19 @@ async def test_the_heartbeat_closes_a_session_socket_whose_session_ended(
     await Session.objects.all().adelete()
 
     assert await closed_after_error(communicator) == ("session_ended", CLOSE_UNAUTHORIZED)
+
+
+async def test_a_database_outage_at_connect_is_a_retry_not_a_crash(application, user, monkeypatch):
+    async def unreachable(self):
+        raise OperationalError("the database is down")
+
+    monkeypatch.setattr(NotificationConsumer, "ready_frame", unreachable)
+    path = f"/ws/notifications/?token={AccessToken.for_user(user)}"
+    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
+
+    connected, _ = await communicator.connect()
+
+    assert connected
+    assert await closed_after_error(communicator) == ("unavailable", CLOSE_TRY_AGAIN)
+    await communicator.disconnect()
+    assert not get_channel_layer().groups.get(events.user_group(user.id))

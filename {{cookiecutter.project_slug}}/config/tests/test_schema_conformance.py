@@ -11,7 +11,9 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck
@@ -44,6 +46,20 @@ def auth_header(user) -> dict[str, str]:
 def wsgi_host(settings):
     # schemathesis' in-process client sends Host: localhost.
     settings.ALLOWED_HOSTS = ["localhost"]
+
+
+@pytest.fixture(autouse=True)
+def keep_the_test_connection():
+    """Requests run inside the test's transaction, as Django's own test client runs them.
+
+    The WSGI handler closes the database connection when a request ends; inside a test that
+    would close the connection holding the test's transaction (on PostgreSQL).
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def project_schema() -> dict:

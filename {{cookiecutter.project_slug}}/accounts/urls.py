@@ -29,7 +29,8 @@ urlpatterns = [
         "password_reset/",
         auth_views.PasswordResetView.as_view(
             template_name="accounts/password_reset.html",
-            email_template_name="accounts/password_reset_email.txt",
+            # Plain text, named .html as Django names its own reset email template.
+            email_template_name="accounts/password_reset_email.html",
             subject_template_name="accounts/password_reset_subject.txt",
         ),
         name="password_reset",

@@ -146,7 +146,7 @@ def build_digest(
     }
     message = EmailMultiAlternatives(
         subject=_subject(notifications),
-        body=render_to_string("notifications/email/digest.txt", context),
+        body=render_to_string("notifications/email/digest_text.html", context),
         to=[getattr(user, user.get_email_field_name())],
         headers={
             # RFC 8058: mail clients offer "Unsubscribe" and POST to the link themselves.

@@ -59,7 +59,7 @@ def create_ours(config: dict) -> dict:
     from notifications import events
     from notifications.services import NotificationService
 
-    users = config["users"]
+    users = config.get("users", [])
     every = config.get("broadcast_every") or 0
     created, broadcasts, late = [], [], 0.0
     next_broadcast = time.monotonic() + every if every else float("inf")
@@ -123,7 +123,7 @@ async def floor_send(config: dict) -> dict:
     from channels.layers import get_channel_layer
 
     layer = get_channel_layer()
-    users = config["users"]
+    users = config.get("users", [])
     rate, seconds = config["rate"], config["seconds"]
     every = config.get("broadcast_every") or 0
     count, interval = config.get("broadcast_count", 0), config.get("broadcast_interval", 0)

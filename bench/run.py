@@ -542,10 +542,17 @@ def main() -> int:
         type=Path,
         help="benchmark this already rendered project instead of rendering the template",
     )
-    parser.add_argument("--output", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        help="where to write the results (default: bench/RESULTS.md for a full run, "
+        "bench/RESULTS.partial.md with --only, so a partial run never replaces the full one)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
 
+    if args.output is None:
+        args.output = BENCH / ("RESULTS.partial.md" if args.only else "RESULTS.md")
     started = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="notify-bench-"))
     redis_process = None
@@ -583,7 +590,7 @@ def main() -> int:
     source = f"the project at {args.project}" if args.project else None
     write_results(args.output, results, machine(), command, args.context, seconds, source)
     print(f"wrote {args.output} in {seconds:.0f} s")
-    if not args.project and capacity.write_readme_sizing(results):
+    if not args.project and not args.only and capacity.write_readme_sizing(results):
         print(f"wrote the sizing table into {capacity.README}")
     return 1 if any("error" in data for data in results.values()) else 0
 

@@ -9,16 +9,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from notifications import publisher, selectors
+from notifications import bulk, publisher, selectors
 from notifications.models import Event, EventKind
 from notifications.serializers import dumps, event_frame, split_at_counts
 
 BROADCAST_GROUP = "notifications_broadcast"
 # The consumer method that receives an event from the channel layer ("notify.event").
 HANDLER_TYPE = "notify.event"
-# Event rows per INSERT: large fan-outs stay within database parameter limits.
-BULK_BATCH_SIZE = 500
 
 
 def user_group(user_id: int) -> str:
@@ -33,12 +32,12 @@ def send_on_commit(kind: str, payloads: Sequence[tuple[int | None, dict[str, Any
     """
     if not payloads:
         return []
-    stored = Event.objects.bulk_create(
+    now = timezone.now()
+    stored = bulk.insert_all(
         [
-            Event(recipient_id=recipient, kind=kind, payload=payload)
+            Event(recipient_id=recipient, kind=kind, payload=payload, created_at=now)
             for recipient, payload in payloads
-        ],
-        batch_size=BULK_BATCH_SIZE,
+        ]
     )
     transaction.on_commit(lambda: publish(stored))
     return stored

@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from notifications import categories, events, preferences, selectors
+from notifications import bulk, categories, events, preferences, selectors
 from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind, Notification
 from notifications.serializers import (
     broadcast_payload,
@@ -27,8 +27,8 @@ from notifications.serializers import (
 )
 from notifications.users import User, UserRef, existing_user_ids, user_id_of
 
-# Rows per INSERT in notify_many: large fan-outs stay within database parameter limits.
-BULK_BATCH_SIZE = 500
+# Rows per query when locking, closing or deleting groups: within database parameter limits.
+BATCH_SIZE = 500
 # Events deleted per statement when pruning: short transactions, no long table lock.
 PRUNE_BATCH_SIZE = 5000
 # Actors a group keeps, newest first: enough for "Alice, Bob and 3 others".
@@ -135,8 +135,7 @@ class NotificationService:
                 placed = _fold_into_groups(template, recipient_ids)
             else:
                 rows = [_copy_for(template, recipient_id) for recipient_id in recipient_ids]
-                # PostgreSQL and SQLite return the new ids from the bulk insert.
-                created = Notification.objects.bulk_create(rows, batch_size=BULK_BATCH_SIZE)
+                created = bulk.insert_all(rows)
                 placed = [(notification, None) for notification in created]
             notifications = [notification for notification, _ in placed]
             fresh = [notification for notification, replaces in placed if replaces is None]
@@ -477,7 +476,7 @@ def _fold_once(
         _copy_for(template, recipient_id, group=joined.get(recipient_id))
         for recipient_id in recipient_ids
     ]
-    created = Notification.objects.bulk_create(rows, batch_size=BULK_BATCH_SIZE)
+    created = bulk.insert_all(rows)
     return [
         (row, joined[row.recipient_id].pk if row.recipient_id in joined else None)
         for row in created
@@ -503,8 +502,8 @@ def _merged_actors(newest: list[dict[str, Any]], earlier: list[dict[str, Any]]) 
 
 
 def _batches(values: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(values), BULK_BATCH_SIZE):
-        yield values[start : start + BULK_BATCH_SIZE]
+    for start in range(0, len(values), BATCH_SIZE):
+        yield values[start : start + BATCH_SIZE]
 
 
 def _actor_entries(actor: AbstractBaseUser | None) -> list[dict[str, Any]]:

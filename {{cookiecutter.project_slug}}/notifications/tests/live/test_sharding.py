@@ -19,17 +19,21 @@ pytestmark = pytest.mark.live
 SHARDS = 2
 # The pub/sub layer's name for a group's Redis channel (its default prefix "asgi").
 GROUP_CHANNEL = "asgi__group__{group}"
-# Creates one notification per user id in `user_ids`, waits for the pushes, prints their ids.
+# Creates one notification per user id in `user_ids`, then one for them all (one pipeline per
+# shard), waits for the pushes, prints the ids of both.
 NOTIFY_EACH = """
 import json
 from notifications import events
 from notifications.services import NotificationService
-sent = {
+each = {
     user_id: NotificationService.create_notification(user_id, f"to {user_id}").id
     for user_id in user_ids
 }
+everyone = {
+    row.recipient_id: row.id for row in NotificationService.notify_many(user_ids, "to all")
+}
 assert events.flush(60), "pushes did not drain"
-print(json.dumps(sent))
+print(json.dumps({"each": each, "all": everyone}))
 """
 
 
@@ -95,15 +99,17 @@ async def test_each_users_pushes_reach_both_servers_through_their_shard(
 
     code = f"user_ids = {sorted(sockets)}\n{NOTIFY_EACH}"
     result = await asyncio.to_thread(manage, sharded_env, "shell", "-c", code)
-    last_line = result.stdout.strip().splitlines()[-1]
-    sent = {
-        int(user_id): notification_id for user_id, notification_id in json.loads(last_line).items()
-    }
+    sent = json.loads(result.stdout.strip().splitlines()[-1])
+    each = {int(user_id): notification_id for user_id, notification_id in sent["each"].items()}
+    everyone = {int(user_id): notification_id for user_id, notification_id in sent["all"].items()}
 
-    for user_id, notification_id in sent.items():
+    assert set(everyone) == set(sockets)
+    for user_id, notification_id in each.items():
         for socket in sockets[user_id]:
             frame = await socket.until(is_created(notification_id))
             assert frame["payload"]["notification"]["message"] == f"to {user_id}"
+            frame = await socket.until(is_created(everyone[user_id]))
+            assert frame["payload"]["notification"]["message"] == "to all"
     for user_sockets in sockets.values():
         for socket in user_sockets:
             await socket.close()

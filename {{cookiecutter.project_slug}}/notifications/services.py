@@ -5,6 +5,7 @@ commit (events.send_on_commit), so what a client hears is always stored and can 
 Each method does its own scoped lookup: callers validate input and serialise the result.
 """
 
+import copy
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -111,6 +112,7 @@ class NotificationService:
         """
         recipient_ids = preferences.in_app_recipients(category, existing_user_ids(list(users)))
         actor_user = _actor(actor)
+        now = timezone.now()
         template = Notification(
             category=category,
             level=_level_for(category, level),
@@ -119,9 +121,11 @@ class NotificationService:
             data=data if data is not None else {},
             actor=actor_user,
             actors=_actor_entries(actor_user),
-            created_at=timezone.now(),
+            created_at=now,
             expires_at=expires_at,
             group_key=group_key,
+            group_open=bool(group_key),
+            group_started_at=now if group_key else None,
             **_target_fields(target),
         )
         # Validates lengths (group_key's too), choices and JSON without a query per row.
@@ -544,24 +548,15 @@ def _target_fields(target: models.Model | None) -> dict[str, Any]:
 def _copy_for(
     template: Notification, recipient_id: int, *, group: Notification | None = None
 ) -> Notification:
-    """The template's row for one recipient; with `group`, that group carried forward."""
-    return Notification(
-        recipient_id=recipient_id,
-        actor=template.actor,
-        category=template.category,
-        level=template.level,
-        title=template.title,
-        message=template.message,
-        data=template.data,
-        target_content_type=template.target_content_type,
-        target_object_id=template.target_object_id,
-        created_at=template.created_at,
-        expires_at=template.expires_at,
-        group_key=template.group_key,
-        group_open=bool(template.group_key),
-        group_started_at=(
-            group.group_started_at if group else template.created_at if template.group_key else None
-        ),
-        group_count=group.group_count + 1 if group else 1,
-        actors=_merged_actors(template.actors, group.actors) if group else template.actors,
-    )
+    """The template's row for one recipient; with `group`, that group carried forward.
+
+    A copy shares the template's values as objects (a third of the cost of building a row
+    from keyword arguments), which also lets bulk.insert_all prepare them once.
+    """
+    row = copy.copy(template)
+    row.recipient_id = recipient_id
+    if group is not None:
+        row.group_started_at = group.group_started_at
+        row.group_count = group.group_count + 1
+        row.actors = _merged_actors(template.actors, group.actors)
+    return row

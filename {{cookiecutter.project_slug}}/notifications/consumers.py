@@ -107,6 +107,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     session_tag: str | None = None
     refused_in_a_row = 0
     registered = False
+    # Closes the socket when its access token expires.
+    expiry: asyncio.TimerHandle | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -167,12 +169,13 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TRY_AGAIN)
             return
 
-        stream.join(user.pk, self.session_key)
+        stream.join(self)
         self.registered = True
-        self.tasks.append(asyncio.create_task(self.heartbeat()))
         expires_at = self.scope.get(EXPIRES_AT)
         if expires_at is not None:
-            self.tasks.append(asyncio.create_task(self.close_at(expires_at)))
+            # A timer, not a task: an idle socket holds as little memory as it can.
+            delay = max(0.0, expires_at - time.time())
+            self.expiry = asyncio.get_running_loop().call_later(delay, self.token_expired)
 
     async def start_stream(self) -> None:
         """The ready frame, then the replay from `?since=`, then the live events held meanwhile."""
@@ -193,13 +196,16 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         await self.release()
 
     async def release(self) -> None:
-        """Stop the socket's tasks and leave its groups; safe to call more than once."""
+        """Stop the socket's timers and leave its groups; safe to call more than once."""
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
         for task in getattr(self, "tasks", []):
             task.cancel()
         self.tasks = []
         if getattr(self, "registered", False):
             self.registered = False
-            positions.for_this_loop().leave(self.user_id, self.session_key)
+            positions.for_this_loop().leave(self)
         for group in getattr(self, "joined", []):
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)
@@ -414,29 +420,26 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             return False
         return True
 
-    async def heartbeat(self) -> None:
+    async def on_beat(self, beat: positions.Beat) -> None:
         """Beat with the newest position; close if the user or the session is gone."""
-        stream = positions.for_this_loop()
-        user_id = self.user_id
-        while True:
-            beat = await stream.next_beat()
-            if beat.complete and user_id not in beat.active_users:
-                await self.end("account_inactive", "The account is inactive.", CLOSE_UNAUTHORIZED)
-                return
-            if beat.complete and self.session_key and self.session_key not in beat.live_sessions:
-                await self.end("session_ended", "Signed out; sign in again.", CLOSE_UNAUTHORIZED)
-                return
-            last_id = max(beat.positions.get(user_id, 0), self.position)
-            await self.send_frame(frame("connection", "heartbeat", {"last_id": last_id}))
+        if beat.complete and self.user_id not in beat.active_users:
+            await self.end("account_inactive", "The account is inactive.", CLOSE_UNAUTHORIZED)
+            return
+        if beat.complete and self.session_key and self.session_key not in beat.live_sessions:
+            await self.end("session_ended", "Signed out; sign in again.", CLOSE_UNAUTHORIZED)
+            return
+        last_id = max(beat.positions.get(self.user_id, 0), self.position)
+        await self.send_frame(frame("connection", "heartbeat", {"last_id": last_id}))
 
     async def end(self, code: str, message: str, close_code: int) -> None:
         """Say why, then close: the error frame carries the reason daphne cannot send."""
         await self.send_frame(error_frame(code, message))
         await self.close(code=close_code)
 
-    async def close_at(self, expires_at: float) -> None:
-        await asyncio.sleep(max(0.0, expires_at - time.time()))
-        await self.end("token_expired", "Access token expired.", CLOSE_UNAUTHORIZED)
+    def token_expired(self) -> None:
+        self.expiry = None
+        closing = self.end("token_expired", "Access token expired.", CLOSE_UNAUTHORIZED)
+        self.tasks.append(asyncio.ensure_future(closing))
 
     async def send_frame(self, value: Frame) -> None:
         await self.send(text_data=dumps(value))

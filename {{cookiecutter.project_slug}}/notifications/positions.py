@@ -3,13 +3,15 @@
 A beat reads the newest stream position of every connected user (so a client that missed a
 push sees it is behind and syncs), which of them are still active, and which of the sessions
 sockets were opened with still exist (so a deactivated user or an ended session loses its
-sockets). A few queries per beat per process, however many sockets are open.
+sockets). A few queries per beat per process, however many sockets are open, and one task:
+the beat loop hands the Beat to each socket, which holds no task of its own while idle.
 """
 
 import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -28,54 +30,67 @@ class Beat:
     complete: bool = False
 
 
+class Listener(Protocol):
+    """A connected socket, as the beat loop sees it."""
+
+    user_id: int
+    session_key: str | None
+
+    async def on_beat(self, beat: Beat) -> None: ...
+
+
 class StreamPositions:
-    """Reads a Beat every NOTIFICATIONS_HEARTBEAT_SECONDS while any socket is connected."""
+    """Reads a Beat every NOTIFICATIONS_HEARTBEAT_SECONDS and hands it to every socket."""
 
     def __init__(self) -> None:
+        self.sockets: dict[Listener, None] = {}
         self.users: Counter[int] = Counter()
         self.sessions: Counter[str] = Counter()
-        self.latest = Beat()
-        self.beat = asyncio.Condition()
         self.task: asyncio.Task[None] | None = None
 
-    def join(self, user_id: int, session_key: str | None = None) -> None:
-        self.users[user_id] += 1
-        if session_key:
-            self.sessions[session_key] += 1
+    def join(self, socket: Listener) -> None:
+        self.sockets[socket] = None
+        self.users[socket.user_id] += 1
+        if socket.session_key:
+            self.sessions[socket.session_key] += 1
         if self.task is None or self.task.done():
             self.task = asyncio.get_running_loop().create_task(self.run())
 
-    def leave(self, user_id: int, session_key: str | None = None) -> None:
-        self.users[user_id] -= 1
-        if self.users[user_id] <= 0:
-            del self.users[user_id]
-        if session_key:
-            self.sessions[session_key] -= 1
-            if self.sessions[session_key] <= 0:
-                del self.sessions[session_key]
+    def leave(self, socket: Listener) -> None:
+        if socket not in self.sockets:
+            return
+        del self.sockets[socket]
+        self.users[socket.user_id] -= 1
+        if self.users[socket.user_id] <= 0:
+            del self.users[socket.user_id]
+        if socket.session_key:
+            self.sessions[socket.session_key] -= 1
+            if self.sessions[socket.session_key] <= 0:
+                del self.sessions[socket.session_key]
 
     def connected(self) -> int:
         """How many sockets of this process are registered, for the per-user cap."""
-        return sum(self.users.values())
+        return len(self.sockets)
 
     def sockets_of(self, user_id: int) -> int:
         return self.users.get(user_id, 0)
 
-    async def next_beat(self) -> Beat:
-        async with self.beat:
-            await self.beat.wait()
-        return self.latest
-
     async def run(self) -> None:
-        while self.users:
+        while self.sockets:
             await asyncio.sleep(settings.NOTIFICATIONS_HEARTBEAT_SECONDS)
             try:
-                self.latest = await read_beat(list(self.users), list(self.sessions))
+                beat = await read_beat(list(self.users), list(self.sessions))
             except Exception:
                 logger.warning("Heartbeat could not read the database; beating without it")
-                self.latest = Beat()
-            async with self.beat:
-                self.beat.notify_all()
+                beat = Beat()
+            # A socket that closes during the beat leaves the dict: iterate over a copy.
+            for socket in list(self.sockets):
+                if socket not in self.sockets:
+                    continue
+                try:
+                    await socket.on_beat(beat)
+                except Exception:
+                    logger.exception("A socket failed on its heartbeat")
 
 
 @database_sync_to_async

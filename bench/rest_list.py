@@ -59,11 +59,12 @@ def seed():
         )
 
     # Interleaved, as in a live table: the owner's rows are spread among everyone else's.
+    # OTHER_ROWS spread evenly, whether there are more or fewer of them than INBOX rows.
     rows = []
-    per_owner_row = OTHER_ROWS // INBOX
     for number in range(INBOX):
         rows.append(row(owner, number))
-        rows.extend(row(others[(number + k) % len(others)], number) for k in range(per_owner_row))
+        others_here = OTHER_ROWS * (number + 1) // INBOX - OTHER_ROWS * number // INBOX
+        rows.extend(row(others[(number + k) % len(others)], number) for k in range(others_here))
     Notification.objects.bulk_create(rows, batch_size=500)
     return owner
 

@@ -110,9 +110,22 @@ class Notification(models.Model):
                 condition=ALIVE & Q(archived_at__isnull=False),
                 name="notif_archive_idx",
             ),
-            # Unread and unseen counts, in total and per category, in one scan.
+            # Unread and unseen counts, in total and per category, in one scan of this index
+            # alone: it holds every column the counts query names. deleted_at and archived_at
+            # are always NULL here, but SQLite reads only the index when it holds every column
+            # the query names, even those the condition already settles.
             models.Index(
-                fields=["recipient", "category"], condition=COUNTED, name="notif_counts_idx"
+                fields=[
+                    "recipient",
+                    "category",
+                    "read_at",
+                    "seen_at",
+                    "expires_at",
+                    "deleted_at",
+                    "archived_at",
+                ],
+                condition=COUNTED,
+                name="notif_counts_idx",
             ),
             # Pruning of expired rows.
             models.Index(

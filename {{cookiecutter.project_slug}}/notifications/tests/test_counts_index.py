@@ -1,0 +1,66 @@
+"""The counts every event frame carries are read from `notif_counts_idx` alone, never the table.
+
+Each database runs its own test: the SQLite one by default, the PostgreSQL one when
+DATABASE_URL points at PostgreSQL.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from notifications import selectors
+from notifications.tests.factories import NotificationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def counts_query_plan(user_id: int) -> str:
+    """The database's plan for the query `counts_for_users` runs, one line per step."""
+    statements: list[tuple[str, Any]] = []
+
+    def capture(
+        execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]
+    ) -> Any:
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        selectors.counts_for_users([user_id])
+    [(sql, params)] = statements
+    explain = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN"
+    with connection.cursor() as cursor:
+        cursor.execute(f"{explain} {sql}", params)
+        return "\n".join(str(row[-1]) for row in cursor.fetchall())
+
+
+@pytest.fixture
+def inbox(user, other_user) -> None:
+    """Unread, read but unseen, and seen rows in two categories, and another user's."""
+    now = timezone.now()
+    NotificationFactory.create_batch(3, recipient=user, category="project")
+    NotificationFactory(recipient=user, category="general", read_at=now)
+    NotificationFactory(recipient=user, category="general", read_at=now, seen_at=now)
+    NotificationFactory(recipient=user, category="general", expires_at=now)
+    NotificationFactory(recipient=other_user, category="general")
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's plan")
+def test_sqlite_counts_from_the_index_alone(user, inbox):
+    plan = counts_query_plan(user.id)
+
+    assert "USING COVERING INDEX notif_counts_idx" in plan, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
+def test_postgresql_counts_from_the_index_alone(user, inbox):
+    with connection.cursor() as cursor:
+        # A table of a few rows is cheaper to scan whole: make the planner show its index plan.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+
+    plan = counts_query_plan(user.id)
+
+    assert "Index Only Scan using notif_counts_idx" in plan, plan

@@ -322,9 +322,10 @@ def workdir() -> Path:
 # Measures ---------------------------------------------------------------------------------
 
 
-# Publisher processes for the paced measures: one create_notification costs several database
-# round trips plus ORM work, more than one process can do 300 times a second; a deployment
-# calls it from many web workers. The floor uses as many, so both sides send the same way.
+# Publisher processes for the paced measures, as a deployment calls create_notification from
+# several web workers. One call is mostly Python CPU (a few ms; its database round trips are a
+# small part), so more processes than cores only take CPU from daphne: one per core of a 2-core
+# machine. The floor uses as many, so both sides send the same way. BENCH_PUBLISHERS overrides.
 PUBLISHERS = int(os.environ.get("BENCH_PUBLISHERS", "2"))
 
 

@@ -228,11 +228,12 @@ async def floor_send(config: dict) -> dict:
             await layer.group_send(
                 "notifications_broadcast", {"type": "notify.frame", "frame": frame}
             )
-    for number in range(count):
+    # Ids unique across calls (the fan-out measure calls once per step), as ours are.
+    for number in range(first_id, first_id + count):
         t0 = time.monotonic()
-        frame = floor_frame("broadcast", "broadcast", number + 1)
+        frame = floor_frame("broadcast", "broadcast", number)
         await layer.group_send("notifications_broadcast", {"type": "notify.frame", "frame": frame})
-        broadcasts.append((number + 1, t0))
+        broadcasts.append((number, t0))
         await asyncio.sleep(interval)
     return {
         "created": created,

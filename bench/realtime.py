@@ -208,7 +208,7 @@ def publisher(
                 "offset": share / rate if rate else 0.0,
                 "broadcast_every": config.get("broadcast_every", 0) if share == 0 else 0,
                 "round_trips": share == 0,
-                "first_id": 1 + share * 10_000_000,
+                "first_id": config.get("first_id_base", 0) + 1 + share * 10_000_000,
             }
             command = [sys.executable, str(BENCH / "publisher.py"), mode, json.dumps(part)]
             # A file, not a pipe: a process's warnings never block it while another is read.
@@ -471,8 +471,11 @@ def fanout_step(server: Daphne, clients: Clients, sockets: int, env: dict, floor
     before = clients.status()["broadcast"]
     start, cpu_before = time.monotonic(), server.cpu_seconds()
     config = {"broadcast_count": broadcasts, "broadcast_interval": 1.0, "rate": 0, "seconds": 0}
-    sent = publisher(env, "broadcast", config, floor)
-    status = clients.wait_for("broadcast", before + broadcasts * sockets, timeout=60, quiet=3)
+    # The floor numbers its broadcasts from first_id: one range per step.
+    sent = publisher(env, "broadcast", {**config, "first_id_base": sockets}, floor)
+    # A loaded daphne can pause for seconds between bursts of frames: a short quiet period
+    # ended the wait early (5,000 of 15,000 frames counted).
+    status = clients.wait_for("broadcast", before + broadcasts * sockets, timeout=90, quiet=10)
     window = time.monotonic() - start
     busy = server.cpu_seconds() - cpu_before - idle_rate * window
     frames = status["broadcast"] - before

@@ -3,23 +3,32 @@
     python publisher.py users COUNT PATH             # ours: create users, write ids and tokens
     python publisher.py create CONFIG_JSON           # ours: create_notification at a rate
     python publisher.py create CONFIG_JSON --floor   # floor: group_send of the same frame
+    python publisher.py broadcast CONFIG_JSON        # ours: broadcasts a second apart
     python publisher.py notify_many COUNT            # ours: one notify_many to COUNT users
 
 Ours runs inside the rendered project (its working directory, its settings) and goes through
 the public entry points only: `NotificationService.create_notification`, `broadcast`,
 `notify_many`, then `events.flush()`. The floor sends the same frame shape with the channel
-layer directly. `create` takes {"rate", "seconds", "users", "broadcast_every"} and prints
-{"created": [[id, t0, user], ...], "broadcasts": [[id, t0], ...], "late_ms": ..., ...}
-with t0 = time.monotonic() just before each call.
+layer directly.
+
+`create` and `broadcast` run in step with other publisher processes: once set up (Django, a
+database connection, the channel layer), a process prints one line {"ready": ...} and waits
+for a line on stdin holding the shared start time (time.monotonic(), the same clock in every
+process of the machine). `create` takes {"rate", "seconds", "users", "broadcast_every",
+"offset"}: call number n is due at start + offset + n / rate. It prints
+{"created": [[id, t0, t_commit, t_return, user], ...], "broadcasts": [[id, t0], ...],
+"late_ms": ..., ...} with t0 just before each call, t_commit when the call's COMMIT returned
+(the rows are durable) and t_return when the call returned.
 """
 
 import asyncio
 import json
+import resource
 import sys
 import time
 from pathlib import Path
 
-from support import setup_django
+from support import percentile, setup_django
 
 MESSAGE = "Your report is ready to download."
 
@@ -42,16 +51,61 @@ def create_users(count: int, path: str) -> None:
     Path(path).write_text(json.dumps(data))
 
 
-def paced(rate: float, seconds: float):
+def paced(rate: float, seconds: float, start: float):
     """Yields (number, scheduled time) at `rate` per second for `seconds`; sleeps between."""
-    start = time.monotonic()
-    total = int(rate * seconds)
-    for number in range(total):
+    for number in range(int(rate * seconds)):
         due = start + number / rate
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
         yield number, due
+
+
+def wait_for_start(ready: dict) -> float:
+    """Report ready (with `ready`'s figures); the start time the parent sends back."""
+    print(json.dumps({"ready": True, **ready}), flush=True)
+    return float(sys.stdin.readline())
+
+
+def round_trips(count: int = 500) -> dict:
+    """`SELECT 1` over the process's database connection: ms per round trip."""
+    from django.db import connection
+
+    durations = []
+    with connection.cursor() as cursor:
+        for _ in range(count):
+            start = time.perf_counter()
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+            durations.append((time.perf_counter() - start) * 1000)
+    return {
+        "median": round(percentile(durations, 0.5), 3),
+        "p99": round(percentile(durations, 0.99), 3),
+    }
+
+
+class CommitClock:
+    """Times each COMMIT of the default database connection, and counts its statements."""
+
+    def __init__(self) -> None:
+        from django.db import connections
+
+        self.connection = connections["default"]
+        self.committed = 0.0
+        self.statements = 0
+        commit = self.connection.commit
+
+        def timed_commit() -> None:
+            commit()
+            self.committed = time.monotonic()
+
+        self.connection.commit = timed_commit
+        # For the process's whole life (execute_wrapper() would remove it on exit).
+        self.connection.execute_wrappers.append(self.count)
+
+    def count(self, execute, sql, params, many, context):
+        self.statements += 1
+        return execute(sql, params, many, context)
 
 
 def create_ours(config: dict) -> dict:
@@ -61,19 +115,26 @@ def create_ours(config: dict) -> dict:
 
     users = config.get("users", [])
     every = config.get("broadcast_every") or 0
-    created, broadcasts, late = [], [], 0.0
-    next_broadcast = time.monotonic() + every if every else float("inf")
-    started = time.monotonic()
-    for number, due in paced(config["rate"], config["seconds"]):
+    rtt = round_trips() if config.get("round_trips") else None
+    clock = CommitClock()
+    created, broadcasts, late, statements = [], [], 0.0, 0
+    usage_before = cpu_seconds()
+    start = wait_for_start({}) + config.get("offset", 0.0)
+    next_broadcast = start + every if every else float("inf")
+    for number, due in paced(config["rate"], config["seconds"], start):
         user = users[number % len(users)]
+        clock.committed, before = 0.0, clock.statements
         t0 = time.monotonic()
         late = max(late, t0 - due)
-        created.append((NotificationService.create_notification(user, MESSAGE).id, t0, user))
+        notification_id = NotificationService.create_notification(user, MESSAGE).id
+        returned = time.monotonic()
+        statements += clock.statements - before
+        created.append((notification_id, t0, clock.committed or returned, returned, user))
         if t0 >= next_broadcast:
             next_broadcast += every
             t0 = time.monotonic()
             broadcasts.append((NotificationService.broadcast("Maintenance at noon.").id, t0))
-    sending = time.monotonic() - started
+    sending = time.monotonic() - start
     drained = events.flush(120)
     return {
         "created": created,
@@ -81,7 +142,15 @@ def create_ours(config: dict) -> dict:
         "late_ms": round(late * 1000, 1),
         "send_seconds": round(sending, 2),
         "drained": drained,
+        "rtt_ms": rtt,
+        "statements": statements,
+        "cpu_s": round(cpu_seconds() - usage_before, 2),
     }
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def broadcast_ours(count: int, interval: float) -> dict:
@@ -89,6 +158,7 @@ def broadcast_ours(count: int, interval: float) -> dict:
     from notifications import events
     from notifications.services import NotificationService
 
+    wait_for_start({})
     broadcasts = []
     for _ in range(count):
         t0 = time.monotonic()
@@ -127,8 +197,14 @@ async def floor_send(config: dict) -> dict:
     rate, seconds = config["rate"], config["seconds"]
     every = config.get("broadcast_every") or 0
     count, interval = config.get("broadcast_count", 0), config.get("broadcast_interval", 0)
+    # Ids unique across the publisher processes: each process numbers from its own base.
+    first_id = config.get("first_id", 1)
     created, broadcasts, late = [], [], 0.0
-    start = time.monotonic()
+    # Connect to Redis before the start, as ours connects to its database.
+    await layer.group_send("notifications_warm_up", {"type": "notify.frame", "frame": {}})
+    usage_before = cpu_seconds()
+    loop = asyncio.get_running_loop()
+    start = await loop.run_in_executor(None, wait_for_start, {}) + config.get("offset", 0.0)
     next_broadcast = start + every if every else float("inf")
     for number in range(int(rate * seconds)):
         due = start + number / rate
@@ -139,10 +215,12 @@ async def floor_send(config: dict) -> dict:
         late = max(late, t0 - due)
         message = {
             "type": "notify.frame",
-            "frame": floor_frame("created", "notification", number + 1),
+            "frame": floor_frame("created", "notification", first_id + number),
         }
         await layer.group_send(f"notifications_{user}", message)
-        created.append((number + 1, t0, user))
+        # No database: the frame is ready when the call starts, and sent when it returns.
+        returned = time.monotonic()
+        created.append((first_id + number, t0, t0, returned, user))
         if t0 >= next_broadcast:
             next_broadcast += every
             broadcasts.append((len(broadcasts) + 1, time.monotonic()))
@@ -150,11 +228,12 @@ async def floor_send(config: dict) -> dict:
             await layer.group_send(
                 "notifications_broadcast", {"type": "notify.frame", "frame": frame}
             )
-    for number in range(count):
+    # Ids unique across calls (the fan-out measure calls once per step), as ours are.
+    for number in range(first_id, first_id + count):
         t0 = time.monotonic()
-        frame = floor_frame("broadcast", "broadcast", number + 1)
+        frame = floor_frame("broadcast", "broadcast", number)
         await layer.group_send("notifications_broadcast", {"type": "notify.frame", "frame": frame})
-        broadcasts.append((number + 1, t0))
+        broadcasts.append((number, t0))
         await asyncio.sleep(interval)
     return {
         "created": created,
@@ -162,6 +241,7 @@ async def floor_send(config: dict) -> dict:
         "late_ms": round(late * 1000, 1),
         "send_seconds": round(time.monotonic() - start, 2),
         "drained": True,
+        "cpu_s": round(cpu_seconds() - usage_before, 2),
     }
 
 

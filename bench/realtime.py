@@ -9,6 +9,7 @@ the floor: `floor_asgi:application`), its client processes (ws_clients.py) and a
 process (publisher.py), and prints one JSON line. Nothing here asserts a timing.
 """
 
+import contextlib
 import json
 import os
 import resource
@@ -186,19 +187,82 @@ def unshare(groups: list[list[dict]]) -> list[dict]:
     return merged
 
 
-def publisher(env: dict[str, str], mode: str, config: dict, floor: bool) -> dict:
-    command = [sys.executable, str(BENCH / "publisher.py"), mode, json.dumps(config)]
-    completed = subprocess.run(
-        [*command, *(["--floor"] if floor else [])],
-        cwd=PROJECT,
-        env={**env, "PYTHONPATH": str(BENCH)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(completed.stderr[-3000:])
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+def publisher(
+    env: dict[str, str], mode: str, config: dict, floor: bool, processes: int = 1
+) -> dict:
+    """Run `processes` publisher processes in step, each at rate/processes; merged results.
+
+    Users are dealt round-robin and each process's schedule is offset so that the calls of all
+    processes together stay evenly spaced at the configured rate. Broadcasts come from the
+    first process only.
+    """
+    rate = config.get("rate", 0)
+    users = config.get("users", [])
+    with contextlib.ExitStack() as stack:
+        started, errors = [], []
+        for share in range(processes):
+            part = {
+                **config,
+                "rate": rate / processes,
+                "users": users[share::processes],
+                "offset": share / rate if rate else 0.0,
+                "broadcast_every": config.get("broadcast_every", 0) if share == 0 else 0,
+                "round_trips": share == 0,
+                "first_id": config.get("first_id_base", 0) + 1 + share * 10_000_000,
+            }
+            command = [sys.executable, str(BENCH / "publisher.py"), mode, json.dumps(part)]
+            # A file, not a pipe: a process's warnings never block it while another is read.
+            errors.append(stack.enter_context(tempfile.TemporaryFile("w+")))
+            started.append(
+                subprocess.Popen(
+                    [*command, *(["--floor"] if floor else [])],
+                    cwd=PROJECT,
+                    env={**env, "PYTHONPATH": str(BENCH)},
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=errors[-1],
+                    text=True,
+                )
+            )
+
+        def error_of(share: int) -> str:
+            errors[share].seek(0)
+            return errors[share].read()[-3000:]
+
+        try:
+            for share, process in enumerate(started):
+                if not process.stdout.readline():
+                    process.wait(timeout=30)
+                    raise RuntimeError(error_of(share))
+            # Every process is set up: one start time for all, a moment from now.
+            start = time.monotonic() + 0.2
+            replies = []
+            for process in started:
+                process.stdin.write(f"{start}\n")
+                process.stdin.flush()
+            for share, process in enumerate(started):
+                stdout, _ = process.communicate(timeout=300)
+                if process.returncode != 0:
+                    raise RuntimeError(error_of(share))
+                replies.append(json.loads(stdout.strip().splitlines()[-1]))
+        finally:
+            for process in started:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    return {
+        "created": sorted(
+            (item for reply in replies for item in reply["created"]), key=lambda item: item[1]
+        ),
+        "broadcasts": [item for reply in replies for item in reply["broadcasts"]],
+        "late_ms": max(reply.get("late_ms", 0.0) for reply in replies),
+        "send_seconds": max(reply.get("send_seconds", 0.0) for reply in replies),
+        "drained": all(reply["drained"] for reply in replies),
+        "rtt_ms": replies[0].get("rtt_ms"),
+        "statements": sum(reply.get("statements", 0) for reply in replies),
+        "cpu_s": round(sum(reply.get("cpu_s", 0.0) for reply in replies), 2),
+        "processes": processes,
+    }
 
 
 # PostgreSQL and users ---------------------------------------------------------------------
@@ -258,6 +322,13 @@ def workdir() -> Path:
 # Measures ---------------------------------------------------------------------------------
 
 
+# Publisher processes for the paced measures, as a deployment calls create_notification from
+# several web workers. One call is mostly Python CPU (a few ms; its database round trips are a
+# small part), so more processes than cores only take CPU from daphne: one per core of a 2-core
+# machine. The floor uses as many, so both sides send the same way. BENCH_PUBLISHERS overrides.
+PUBLISHERS = int(os.environ.get("BENCH_PUBLISHERS", "2"))
+
+
 def latency_side(floor: bool, users: list[int], tokens: list[str], env: dict, logs: Path) -> dict:
     rate, seconds = 300, 10
     server = Daphne(env, floor, logs / f"latency-{'floor' if floor else 'ours'}.log")
@@ -266,7 +337,7 @@ def latency_side(floor: bool, users: list[int], tokens: list[str], env: dict, lo
         clients.open([server.url(u, t) for u, t in zip(users, tokens, strict=True)], server.origin)
         cpu_before = server.cpu_seconds()
         config = {"rate": rate, "seconds": seconds, "users": users}
-        sent = publisher(env, "create", config, floor)
+        sent = publisher(env, "create", config, floor, PUBLISHERS)
         clients.wait_for("created", len(sent["created"]), timeout=30)
         server_cpu = server.cpu_seconds() - cpu_before
         seen = clients.stop()
@@ -274,27 +345,43 @@ def latency_side(floor: bool, users: list[int], tokens: list[str], env: dict, lo
         server.stop()
     sockets = unshare(seen["groups"])
     by_user = dict(zip(users, sockets, strict=True))
-    latencies, lost = [], 0
-    for notification_id, t0, user in sent["created"]:
+    e2e, push, calls, lost = [], [], [], 0
+    for notification_id, t0, committed, returned, user in sent["created"]:
+        calls.append((returned - t0) * 1000)
         times = [t for got, t in by_user[user]["created"] if got == notification_id]
         if times:
-            latencies.append((times[0] - t0) * 1000)
+            e2e.append((times[0] - t0) * 1000)
+            push.append((times[0] - committed) * 1000)
         else:
             lost += 1
+    calls_made = len(sent["created"])
     return {
         "sockets": len(users),
-        "sent": len(sent["created"]),
+        "sent": calls_made,
         "rate": rate,
+        "publishers": sent["processes"],
         "publisher_late_ms": sent["late_ms"],
         "send_seconds": sent["send_seconds"],
-        "received": len(latencies),
+        "received": len(e2e),
         "lost": lost,
-        "p50_ms": round(percentile(latencies, 0.5), 2) if latencies else None,
-        "p99_ms": round(percentile(latencies, 0.99), 2) if latencies else None,
-        "max_ms": round(max(latencies), 2) if latencies else None,
+        **stats("", e2e),
+        **stats("push_", push),
+        **stats("call_", calls),
+        "publisher_cpu_ms_per_call": round(sent["cpu_s"] * 1000 / calls_made, 2),
+        "statements_per_call": round(sent["statements"] / calls_made, 2) if not floor else None,
+        "db_round_trip_ms": sent["rtt_ms"],
         "server_cpu_s": round(server_cpu, 2),
         "client_cpu_s": seen["cpu_s"],
         "connect_failed": clients.failed,
+    }
+
+
+def stats(prefix: str, values: list[float]) -> dict:
+    """p50, p99 and max of `values` (ms), keys prefixed; None when there are none."""
+    return {
+        f"{prefix}p50_ms": round(percentile(values, 0.5), 2) if values else None,
+        f"{prefix}p99_ms": round(percentile(values, 0.99), 2) if values else None,
+        f"{prefix}max_ms": round(max(values), 2) if values else None,
     }
 
 
@@ -320,7 +407,7 @@ def loss_side(floor: bool, users: list[int], tokens: list[str], env: dict, logs:
         clients.open(urls, "", processes=2)
         config = {"rate": rate, "seconds": seconds, "users": users, "broadcast_every": every}
         redis_before, cpu_before = redis_cpu_seconds(), [s.cpu_seconds() for s in servers]
-        sent = publisher(env, "create", config, floor)
+        sent = publisher(env, "create", config, floor, PUBLISHERS)
         expected_created = 2 * len(sent["created"])
         clients.wait_for("created", expected_created, timeout=60, quiet=3)
         clients.wait_for("broadcast", len(sent["broadcasts"]) * len(urls), timeout=30, quiet=3)
@@ -332,7 +419,7 @@ def loss_side(floor: bool, users: list[int], tokens: list[str], env: dict, logs:
             server.stop()
     sockets = unshare(seen["groups"])
     expected_by_user = {user: set() for user in users}
-    for notification_id, _, user in sent["created"]:
+    for notification_id, *_, user in sent["created"]:
         expected_by_user[user].add(notification_id)
     broadcast_ids = {broadcast_id for broadcast_id, _ in sent["broadcasts"]}
     lost = duplicated = unexpected = 0
@@ -355,6 +442,7 @@ def loss_side(floor: bool, users: list[int], tokens: list[str], env: dict, logs:
         "lost": lost,
         "duplicated": duplicated,
         "unexpected": unexpected,
+        "publishers": sent["processes"],
         "publisher_late_ms": sent["late_ms"],
         "redis_cpu_s": round(redis_cpu, 2),
         "server_cpu_s": round(server_cpu, 2),
@@ -383,8 +471,11 @@ def fanout_step(server: Daphne, clients: Clients, sockets: int, env: dict, floor
     before = clients.status()["broadcast"]
     start, cpu_before = time.monotonic(), server.cpu_seconds()
     config = {"broadcast_count": broadcasts, "broadcast_interval": 1.0, "rate": 0, "seconds": 0}
-    sent = publisher(env, "broadcast", config, floor)
-    status = clients.wait_for("broadcast", before + broadcasts * sockets, timeout=60, quiet=3)
+    # The floor numbers its broadcasts from first_id: one range per step.
+    sent = publisher(env, "broadcast", {**config, "first_id_base": sockets}, floor)
+    # A loaded daphne can pause for seconds between bursts of frames: a short quiet period
+    # ended the wait early (5,000 of 15,000 frames counted).
+    status = clients.wait_for("broadcast", before + broadcasts * sockets, timeout=90, quiet=10)
     window = time.monotonic() - start
     busy = server.cpu_seconds() - cpu_before - idle_rate * window
     frames = status["broadcast"] - before
@@ -402,16 +493,12 @@ def fanout_side(floor: bool, users: list[int], tokens: list[str], env: dict, log
     steps = {}
     urls = [server.url(u, t) for u, t in zip(users, tokens, strict=True)]
     try:
-        time.sleep(1)
-        rss = {0: server.rss_kb()}
         opened = 0
-        for target, processes in ((1000, 1), (5000, 2), (10000, 2)):
+        for target, processes in ((1000, 1), (5000, 2)):
             clients.open(urls[opened:target], server.origin, processes=processes)
             opened = target
             time.sleep(1)
-            rss[target] = server.rss_kb()
-            if target <= 5000:
-                steps[target] = fanout_step(server, clients, target, env, floor)
+            steps[target] = fanout_step(server, clients, target, env, floor)
         status = clients.status()
         seen = clients.stop()
     finally:
@@ -435,8 +522,6 @@ def fanout_side(floor: bool, users: list[int], tokens: list[str], env: dict, log
             }
             for target, step in steps.items()
         },
-        "rss_kb": {str(k): v for k, v in rss.items()},
-        "kb_per_socket": round((rss[10000] - rss[0]) / 10000, 1),
         "open_at_end": status["closed"] == 0,
         "connect_failed": clients.failed,
         "connect_seconds": round(clients.connect_seconds, 1),
@@ -447,18 +532,40 @@ def fanout_side(floor: bool, users: list[int], tokens: list[str], env: dict, log
 def measure_fanout() -> dict:
     logs = workdir()
     env = postgres_env("bench_fanout")
-    users, tokens = create_users(env, 10000)
+    users, tokens = create_users(env, 5000)
     return {
         "ours": fanout_side(False, users, tokens, env, logs),
         "floor": fanout_side(True, users, [""] * len(users), floor_env(), logs),
     }
 
 
+def idle_memory(server: Daphne, clients: Clients, urls: list[str], origin: str) -> dict:
+    """VmRSS of `server` before and after opening `urls` (two client processes)."""
+    time.sleep(1)
+    before = server.rss_kb()
+    clients.open(urls, origin, 2)
+    time.sleep(1)
+    after = server.rss_kb()
+    # Per socket that opened: a loaded machine can time some handshakes out.
+    opened = len(urls) - clients.failed
+    return {
+        "rss_kb": {"0": before, str(opened): after},
+        "kb_per_socket": round((after - before) / max(opened, 1), 1),
+        "connect_seconds": round(clients.connect_seconds, 1),
+        "connect_failed": clients.failed,
+    }
+
+
 def measure_heartbeat() -> dict:
-    """10,000 idle sockets, heartbeat every 5 s: statements PostgreSQL logged per beat."""
+    """10,000 idle sockets: statements PostgreSQL logged per heartbeat, memory per socket.
+
+    Ours beats every 5 s; the window holds two beats of every socket. The floor (no heartbeat,
+    no database) opens as many sockets for the memory figure only.
+    """
     import psycopg
 
-    logs, interval, window, sockets = workdir(), 5, 15, 10000
+    logs, interval, sockets = workdir(), 5, 10000
+    window = 2 * interval
     env = postgres_env("bench_heartbeat", heartbeat=interval)
     users, tokens = create_users(env, sockets)
     log_path = Path(os.environ["BENCH_POSTGRES_LOG"])
@@ -467,9 +574,9 @@ def measure_heartbeat() -> dict:
     server = Daphne(env, False, logs / "heartbeat.log")
     clients = Clients()
     try:
-        clients.open(
-            [server.url(u, t) for u, t in zip(users, tokens, strict=True)], server.origin, 2
-        )
+        urls = [server.url(u, t) for u, t in zip(users, tokens, strict=True)]
+        memory = idle_memory(server, clients, urls, server.origin)
+        # Let the sockets settle into the process's shared beat before counting.
         time.sleep(interval)
         offset, beats_before = log_path.stat().st_size, clients.status()["heartbeat"]
         cpu_before, start = server.cpu_seconds(), time.monotonic()
@@ -483,6 +590,14 @@ def measure_heartbeat() -> dict:
         seen = clients.stop()
     finally:
         server.stop()
+    floor = Daphne(floor_env(), True, logs / "memory-floor.log")
+    floor_clients = Clients()
+    try:
+        floor_urls = [floor.url(user, None) for user in users]
+        floor_memory = idle_memory(floor, floor_clients, floor_urls, floor.origin)
+        floor_memory["client_cpu_s"] = floor_clients.stop()["cpu_s"]
+    finally:
+        floor.stop()
     statements = sum("statement: " in line for line in logged.splitlines())
     selects = sum("statement: SELECT" in line for line in logged.splitlines())
     return {
@@ -495,7 +610,9 @@ def measure_heartbeat() -> dict:
         "statements_per_beat": round(statements / beats, 3) if beats else None,
         "server_cpu_percent": round(100 * cpu / elapsed, 1),
         "connect_failed": clients.failed,
+        "connect_seconds": memory["connect_seconds"],
         "client_cpu_s": seen["cpu_s"],
+        "memory": {"ours": {**memory, "client_cpu_s": seen["cpu_s"]}, "floor": floor_memory},
     }
 
 

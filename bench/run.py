@@ -40,8 +40,12 @@ BENCHMARKS = {
     "rest_list": ("rest_list.py", "REST inbox list and unread count", 150),
     "latency": ("realtime.py latency", "End-to-end latency, 500 sockets, 300/s", 240),
     "loss": ("realtime.py loss", "Loss over two daphne processes, 2,000 sockets", 300),
-    "broadcast": ("realtime.py fanout", "Broadcast fan-out and memory per idle socket", 720),
-    "heartbeat": ("realtime.py heartbeat", "Heartbeat with 10,000 idle sockets", 420),
+    "broadcast": ("realtime.py fanout", "Broadcast fan-out to 1,000 and 5,000 sockets", 600),
+    "heartbeat": (
+        "realtime.py heartbeat",
+        "Heartbeat and memory per socket with 10,000 idle sockets",
+        600,
+    ),
     "notify_many": ("realtime.py notify_many", "notify_many to 10,000 users, PostgreSQL", 180),
     "rest_scale": ("rest_scale.py", "REST at 100k rows: SQLite, PostgreSQL, dj_notif", 600),
 }

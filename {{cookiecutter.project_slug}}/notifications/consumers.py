@@ -322,17 +322,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     # Database ----------------------------------------------------------------------------
 
-    @database_sync_to_async
-    def ready_frame(self) -> Frame:
-        return frame(
-            "connection",
-            "ready",
-            {
-                "user_id": self.user_id,
-                "counts": selectors.counts(self.user_id),
-                "last_id": selectors.latest_position(self.user_id),
-            },
-        )
+    async def ready_frame(self) -> Frame:
+        state = await positions.for_this_loop().ready_state(self.user_id)
+        payload = {"user_id": self.user_id, "counts": state.counts, "last_id": state.last_id}
+        return frame("connection", "ready", payload)
 
     @database_sync_to_async
     def stream_after(self, since: int) -> tuple[list[Frame], bool]:

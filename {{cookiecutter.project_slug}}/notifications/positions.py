@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -28,6 +28,14 @@ class Beat:
     live_sessions: frozenset[str] = frozenset()
     # False when the database could not be read: nothing is judged on this beat.
     complete: bool = False
+
+
+@dataclass(frozen=True)
+class ReadyState:
+    """What a socket's ready frame carries: the user's counts and newest position."""
+
+    counts: dict[str, Any]
+    last_id: int
 
 
 class Listener(Protocol):
@@ -47,6 +55,42 @@ class StreamPositions:
         self.users: Counter[int] = Counter()
         self.sessions: Counter[str] = Counter()
         self.task: asyncio.Task[None] | None = None
+        self.waiting_ready: dict[int, list[asyncio.Future[ReadyState]]] = {}
+        self.reading_ready: asyncio.Task[None] | None = None
+
+    async def ready_state(self, user_id: int) -> ReadyState:
+        """The user's ready state, read together with that of every socket opening meanwhile.
+
+        When many clients reconnect at once (a deploy, a network blip), each socket would
+        otherwise make its own queries on the one thread Channels runs database calls on.
+        Here a socket waits for the read in flight, if any, and the sockets that arrived
+        meanwhile are read together by the next: a few queries for a batch, not per socket.
+        A socket alone waits for nothing.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ReadyState] = loop.create_future()
+        self.waiting_ready.setdefault(user_id, []).append(future)
+        if self.reading_ready is None or self.reading_ready.done():
+            self.reading_ready = loop.create_task(self.read_ready_states())
+        return await future
+
+    async def read_ready_states(self) -> None:
+        while self.waiting_ready:
+            # Requests made from here on wait for the next read: it starts after they joined
+            # their groups, so no event between the two is missed.
+            batch, self.waiting_ready = self.waiting_ready, {}
+            try:
+                states = await read_ready(list(batch))
+            except Exception as error:
+                for futures in batch.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(error)
+                continue
+            for user_id, futures in batch.items():
+                for future in futures:
+                    if not future.done():
+                        future.set_result(states[user_id])
 
     def join(self, socket: Listener) -> None:
         self.sockets[socket] = None
@@ -101,6 +145,13 @@ def read_beat(user_ids: list[int], session_keys: list[str]) -> Beat:
         live_sessions=frozenset(selectors.live_session_keys(session_keys)),
         complete=True,
     )
+
+
+@database_sync_to_async
+def read_ready(user_ids: list[int]) -> dict[int, ReadyState]:
+    counts = selectors.counts_for_users(user_ids)
+    last_ids = selectors.latest_positions(user_ids)
+    return {user_id: ReadyState(counts[user_id], last_ids[user_id]) for user_id in user_ids}
 
 
 _positions: dict[int, StreamPositions] = {}

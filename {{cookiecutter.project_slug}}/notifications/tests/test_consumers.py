@@ -1,5 +1,6 @@
 """The WebSocket consumer through the full ASGI application: frames, commands, catch-up."""
 
+import asyncio
 import json
 from typing import Any
 
@@ -25,6 +26,7 @@ from notifications.consumers import (
 from notifications.models import Event, Notification
 from notifications.serializers import EmptyCommand
 from notifications.services import NotificationService
+from notifications.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,6 +57,32 @@ async def open_socket(
     ready = await communicator.receive_json_from()
     assert (ready["type"], ready["event"]) == ("connection", "ready")
     return communicator, ready["payload"]
+
+
+async def test_sockets_opening_together_read_their_ready_states_together(application, monkeypatch):
+    users = await database_sync_to_async(UserFactory.create_batch)(12)
+    for number, user in enumerate(users):
+        for _ in range(number % 3):
+            await create(user, f"to {user.username}")
+    reads: list[list[int]] = []
+    read_ready = positions.read_ready
+
+    async def counted(user_ids: list[int]) -> dict[int, positions.ReadyState]:
+        reads.append(user_ids)
+        return await read_ready(user_ids)
+
+    monkeypatch.setattr(positions, "read_ready", counted)
+
+    opened = await asyncio.gather(*(open_socket(application, user) for user in users))
+
+    last_id = await latest_event_id()
+    for number, (user, (communicator, ready)) in enumerate(zip(users, opened, strict=True)):
+        assert ready["user_id"] == user.id
+        assert ready["counts"]["unread"] == number % 3
+        assert ready["last_id"] <= last_id
+        await communicator.disconnect()
+    assert sorted(user_id for batch in reads for user_id in batch) == sorted(u.id for u in users)
+    assert len(reads) < len(users)
 
 
 async def command(communicator: WebsocketCommunicator, **frame: Any) -> dict[str, Any]:

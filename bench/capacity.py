@@ -214,6 +214,8 @@ def sizing(results: dict) -> dict | None:
     )
     redis_us = get(loss, "ours", "redis_cpu_s", default=0) * 1e6 / published if published else None
     statements_per_beat = get(beat, "statements_per_beat", default=0) or 0
+    # CPU a web worker spends per create_notification call: what the writes cost the app.
+    call_cpu_ms = get(latency, "ours", "publisher_cpu_ms_per_call")
     rows = []
     for users in USERS:
         processes = math.ceil(users / sockets_per_process)
@@ -229,6 +231,9 @@ def sizing(results: dict) -> dict | None:
                 "redis_shards": max(1, shards) if shards is not None else None,
                 "postgres_writes_per_s": round(writes),
                 "heartbeat_reads_per_s": round(reads),
+                "writer_cores": (
+                    math.ceil(writes * call_cpu_ms / 1000 / CPU_BUDGET) if call_cpu_ms else None
+                ),
             }
         )
     return {
@@ -264,18 +269,24 @@ def sizing_lines(results: dict) -> list[str]:
         f"{plan['limit']} limits).",
         "",
         "| connected users | daphne processes (= cores) | Redis shards "
-        "| PostgreSQL writes/s | heartbeat reads/s | limited by |",
-        "|---|---|---|---|---|---|",
+        "| PostgreSQL writes/s | heartbeat reads/s | web-worker cores for the writes "
+        "| limited by |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in plan["rows"]:
-        limits = [f"daphne {plan['limit']}"]
-        if row["heartbeat_reads_per_s"]:
-            limits.append("PostgreSQL heartbeat reads")
         lines.append(
             f"| {row['users']:,} | {row['processes']:,} | {fmt(row['redis_shards'])} | "
             f"{row['postgres_writes_per_s']:,} | {row['heartbeat_reads_per_s']:,} | "
-            f"{', '.join(limits)} |"
+            f"{fmt(row['writer_cores'])} | daphne {plan['limit']} |"
         )
+    lines += [
+        "",
+        "PostgreSQL writes/s: one `create_notification` (one transaction: the row and its "
+        "event) per notification. Heartbeat reads/s: the heartbeat's queries (one per 500 "
+        "connected users of a process per beat), small next to the writes. Web-worker cores: "
+        "the processes that call `create_notification` (views, tasks), at the measured CPU "
+        "per call; `notify_many` costs far less per recipient.",
+    ]
     return lines
 
 

@@ -1,5 +1,7 @@
 """Selectors: every read is scoped to one user and filtered as asked."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -146,3 +148,31 @@ def test_broadcasts_for_filters(user):
     assert list(selectors.broadcasts_for(user, unread=False)) == [system]
     assert list(selectors.broadcasts_for(user, since=system.pk)) == [general]
     assert selectors.broadcast_unread_count(user) == 1
+
+
+def test_counts_run_the_query_compiled_once_with_each_users_ids(user, other_user):
+    now = timezone.now()
+    NotificationFactory.create_batch(2, recipient=user, category="project")
+    NotificationFactory(recipient=user, read_at=now)
+    NotificationFactory(recipient=user, expires_at=now + timedelta(hours=1))
+    NotificationFactory(recipient=user, expires_at=now - timedelta(seconds=1))
+    NotificationFactory(recipient=other_user, seen_at=now)
+
+    for user_ids in ([user.id, other_user.id], [other_user.id, user.id]):
+        counts = selectors.counts_for_users(user_ids)
+
+        assert counts[user.id] == {
+            "unread": 3,
+            "unseen": 4,
+            "by_category": {
+                "general": {"unread": 1, "unseen": 2},
+                "project": {"unread": 2, "unseen": 2},
+            },
+        }
+        assert counts[other_user.id] == {
+            "unread": 1,
+            "unseen": 0,
+            "by_category": {"general": {"unread": 1, "unseen": 0}},
+        }
+    # The statement was compiled with stand-in ids, not rebuilt by the ORM for each call.
+    assert selectors._compiled_counts(2, "default") is not None

@@ -78,6 +78,8 @@ def unread_counts_by_category(user: UserRef) -> dict[str, int]:
 
 # Users per counts query: keeps a fan-out's query within database parameter limits.
 COUNTS_BATCH_SIZE = 500
+# The field whose parameter (the current time) the compiled counts query takes at each call.
+_EXPIRES_AT = Notification._meta.get_field("expires_at")
 
 
 def counts_for_users(user_ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -93,10 +95,11 @@ def counts_for_users(user_ids: list[int]) -> dict[int, dict[str, Any]]:
         user_id: {"unread": 0, "unseen": 0, "by_category": {}} for user_id in user_ids
     }
     now = timezone.now()
+    alias = router.db_for_read(Notification)
     for start in range(0, len(user_ids), COUNTS_BATCH_SIZE):
         batch = user_ids[start : start + COUNTS_BATCH_SIZE]
-        sql, params = _counts_statement(batch, now)
-        with connections[router.db_for_read(Notification)].cursor() as cursor:
+        sql, params = _counts_statement(batch, now, alias)
+        with connections[alias].cursor() as cursor:
             cursor.execute(sql, params)
             rows = cursor.fetchall()
         for user_id, category, unread, unseen in rows:
@@ -119,9 +122,8 @@ def _counts_queryset(user_ids: list[int], now: datetime) -> QuerySet[Notificatio
     )
 
 
-def _counts_statement(user_ids: list[int], now: datetime) -> tuple[str, list[Any]]:
+def _counts_statement(user_ids: list[int], now: datetime, alias: str) -> tuple[str, list[Any]]:
     """The counts query's SQL and parameters, compiled by Django once per number of users."""
-    alias = router.db_for_read(Notification)
     compiled = _compiled_counts(len(user_ids), alias)
     if compiled is None:
         sql, built = _counts_queryset(user_ids, now).query.get_compiler(alias).as_sql()
@@ -130,9 +132,6 @@ def _counts_statement(user_ids: list[int], now: datetime) -> tuple[str, list[Any
     params: list[Any] = list(user_ids)
     params.insert(now_slot, _EXPIRES_AT.get_db_prep_value(now, connections[alias]))
     return sql, params
-
-
-_EXPIRES_AT = Notification._meta.get_field("expires_at")
 
 
 @functools.lru_cache(maxsize=32)

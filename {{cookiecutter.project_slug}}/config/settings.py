@@ -269,6 +269,12 @@ NOTIFICATIONS_WS_MAX_MESSAGE_BYTES = env.int("NOTIFICATIONS_WS_MAX_MESSAGE_BYTES
 NOTIFICATIONS_MAX_REPLY_BYTES = env.int("NOTIFICATIONS_MAX_REPLY_BYTES", default=524288)
 # Seconds between heartbeat frames that carry the newest stream position.
 NOTIFICATIONS_HEARTBEAT_SECONDS = env.int("NOTIFICATIONS_HEARTBEAT_SECONDS", default=25)
+# Largest replay sent to a socket at once, and largest page of `stream/`: a larger backlog
+# answers a socket recovered=false, and a page stops short (has_more).
+NOTIFICATIONS_MAX_REPLAY_BYTES = env.int("NOTIFICATIONS_MAX_REPLAY_BYTES", default=1048576)
+# Seconds a socket waits for a push that arrived out of turn to be preceded by the missing
+# one (pushes from two processes can cross) before it reads the missing events itself.
+NOTIFICATIONS_GAP_WAIT_SECONDS = env.float("NOTIFICATIONS_GAP_WAIT_SECONDS", default=1.0)
 
 # EMAIL DIGESTS: the notification channel and its links (the backend is set under EMAIL)
 # ------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from notifications.serializers import (
     reply_frame,
 )
 from notifications.services import NotificationService, session_tag
+from notifications.streams import InvalidPosition, Position
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +97,17 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     user_id: int
     joined: list[str]
     tasks: list[asyncio.Task[None]]
-    # The position of the newest event sent, and the counts it carried (JSON text), which
-    # every-user frames (broadcasts) are completed with.
-    position: int = 0
+    # Where the client stands: the position of the newest event sent, in each stream. Every
+    # event frame carries the position after it, so it is always a safe place to resume.
+    position: Position = Position()
+    # The counts of the newest frame (JSON text), which broadcast frames are completed with.
     counts_text: str = "{}"
-    # Live events held back while a replay runs, so none is sent twice or out of order.
-    held: list[dict[str, Any]] | None = None
+    # Live events that arrived ahead of their turn (pushes from two server processes can
+    # cross in Redis) or while a replay runs, by stream and position.
+    early: dict[str, dict[int, dict[str, Any]]]
+    replaying = False
+    # Fills a gap from the database when the missing push has not come by then.
+    gap_timer: asyncio.TimerHandle | None = None
     # The session a session socket was opened with (closed when it ends), and its tag.
     session_key: str | None = None
     session_tag: str | None = None
@@ -151,7 +157,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if self.scope.get(AUTH_METHOD) == "session":
             self.session_key = self.scope["session"].session_key
             self.session_tag = session_tag(self.session_key) if self.session_key else None
-        self.held = []
+        self.early = {events.OWN: {}, events.EVERYONE: {}}
+        self.replaying = True
         if not await self.join_groups([events.user_group(user.pk), events.BROADCAST_GROUP]):
             await self.accept()
             await self.send_frame(unavailable_frame())
@@ -179,18 +186,16 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def start_stream(self) -> None:
         """The ready frame, then the replay from `?since=`, then the live events held meanwhile."""
-        ready = await self.ready_frame()
-        self.counts_text = dumps(ready["payload"]["counts"])
+        state = await positions.for_this_loop().ready_state(self.user_id)
+        self.counts_text = dumps(state.counts)
         # Events up to `last_id` are in the ready state already: held ones are not sent again.
-        self.position = ready["payload"]["last_id"]
-        await self.send_frame(ready)
+        self.position = state.last_id
+        payload = {"user_id": self.user_id, "counts": state.counts, "last_id": str(state.last_id)}
+        await self.send_frame(frame("connection", "ready", payload))
         since = self.query_param("since")
         if since is not None:
-            try:
-                await self.replay(self.validate(SyncCommand, {"since": since})["since"])
-            except CommandError as error:
-                await self.send_frame(error_frame(error.code, error.message))
-        await self.release_held()
+            await self.resume(since)
+        await self.release_early()
 
     async def disconnect(self, code: int) -> None:
         await self.release()
@@ -200,6 +205,9 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if self.expiry is not None:
             self.expiry.cancel()
             self.expiry = None
+        if self.gap_timer is not None:
+            self.gap_timer.cancel()
+            self.gap_timer = None
         for task in getattr(self, "tasks", []):
             task.cancel()
         self.tasks = []
@@ -241,25 +249,70 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             await self.send_frame(error_frame("server_error", message, request_id))
 
     async def notify_event(self, message: dict[str, Any]) -> None:
-        """An event published to one of this socket's groups (events.HANDLER_TYPE)."""
-        if self.held is not None:
-            self.held.append(message)
-            return
-        await self.send_event(message)
+        """An event published to one of this socket's groups (events.HANDLER_TYPE).
 
-    async def send_event(self, message: dict[str, Any]) -> None:
-        revoke = message.get("revoke")
-        if revoke is not None and revoke.get("session") in (None, self.session_tag):
-            await self.send(text_data=message["text"])
-            await self.end("session_ended", "Signed out; sign in again.", CLOSE_UNAUTHORIZED)
+        Sent when it is the next of its stream; kept when it arrived early, dropped when it
+        was sent already (by a replay): in order, with no gap, never twice.
+        """
+        self.early[message["stream"]][message["position"]] = message
+        if not self.replaying:
+            await self.release_early()
+
+    async def release_early(self) -> None:
+        """Send every kept event that is next in its stream; wait for the database on a gap."""
+        self.replaying = False
+        for stream, kept in self.early.items():
+            while kept:
+                sent = self.sent_in(stream)
+                for stale in [place for place in kept if place <= sent]:
+                    del kept[stale]
+                message = kept.pop(sent + 1, None)
+                if message is None:
+                    break
+                if not await self.send_event(message):
+                    return
+        waiting = any(self.early.values())
+        if waiting and self.gap_timer is None:
+            delay = settings.NOTIFICATIONS_GAP_WAIT_SECONDS
+            self.gap_timer = asyncio.get_running_loop().call_later(delay, self.gap_timed_out)
+        elif not waiting and self.gap_timer is not None:
+            self.gap_timer.cancel()
+            self.gap_timer = None
+
+    def sent_in(self, stream: str) -> int:
+        return self.position.own if stream == events.OWN else self.position.everyone
+
+    def gap_timed_out(self) -> None:
+        self.gap_timer = None
+        self.tasks = [task for task in self.tasks if not task.done()]
+        self.tasks.append(asyncio.ensure_future(self.catch_up()))
+
+    async def catch_up(self) -> None:
+        """Send what the stream holds past this socket's position: a push that never came."""
+        if self.replaying or not self.registered:
             return
-        if "text" in message:
+        self.replaying = True
+        try:
+            replay = await self.read_replay(self.position)
+            await self.send_replay(replay, request_id=None, announce=not replay.recovered)
+        except Exception:
+            logger.warning("Socket could not fill a gap from the database; it retries")
+        finally:
+            await self.release_early()
+
+    async def send_event(self, message: dict[str, Any]) -> bool:
+        """Send one live event; False when it closed the socket."""
+        revoke = message.get("revoke")
+        if message["stream"] == events.OWN:
+            self.position = Position(message["position"], self.position.everyone)
             self.counts_text = message["counts"]
-            text = message["text"]
         else:
-            text = message["head"] + self.counts_text + message["tail"]
-        self.position = max(self.position, message["id"])
-        await self.send(text_data=text)
+            self.position = Position(self.position.own, message["position"])
+        await self.send(text_data=events.frame_text(message, str(self.position), self.counts_text))
+        if revoke is not None and revoke.get("session") in (None, self.session_tag):
+            await self.end("session_ended", "Signed out; sign in again.", CLOSE_UNAUTHORIZED)
+            return False
+        return True
 
     # Commands ----------------------------------------------------------------------------
 
@@ -269,7 +322,16 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if entry is None:
             raise CommandError("unknown_action", f"Unknown action {action!r}.")
         schema, handler, reply = entry
-        result = await handler(self, self.validate(schema, command))
+        try:
+            params = self.validate(schema, command)
+        except CommandError as error:
+            if action != "sync":
+                raise
+            # A resume always ends with `synced`, so a client never waits in replay mode.
+            await self.send_frame(error_frame(error.code, error.message, request_id))
+            await self.send_frame(synced_frame(recovered=False, count=0, request_id=request_id))
+            return
+        result = await handler(self, params)
         if result is not None:
             await self.send_frame(reply_frame(reply, result, request_id))
 
@@ -296,50 +358,69 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def do_sync(self, params: dict[str, Any]) -> None:
         # The reply is the replay itself and its `synced` frame, which carries request_id.
-        self.held = []
-        try:
-            await self.replay(params["since"], params.get("request_id"))
-        finally:
-            await self.release_held()
+        await self.replay_from(params["since"], params.get("request_id"))
 
-    async def replay(self, since: int, request_id: Any = None) -> None:
-        """Every event of the stream after `since`, oldest first, then `synced`."""
-        frames, recovered = await self.stream_after(since)
+    async def resume(self, since: str) -> None:
+        """The replay a socket opened with `?since=` asks for; always ends with `synced`."""
+        try:
+            position = self.validate(SyncCommand, {"since": since})["since"]
+        except CommandError as error:
+            await self.send_frame(error_frame(error.code, error.message))
+            await self.send_frame(synced_frame(recovered=False, count=0))
+            return
+        await self.replay_from(position)
+
+    async def replay_from(self, since: Position, request_id: Any = None) -> None:
+        """Every event of the stream after `since`, oldest first, then `synced`.
+
+        A position the server never handed out (ahead of the stream) gets an error frame and
+        `synced` with `recovered: false`: the client reloads over REST and carries on.
+        """
+        self.replaying = True
+        try:
+            try:
+                replay = await self.read_replay(since)
+            except InvalidPosition as error:
+                await self.send_frame(error_frame("invalid_params", str(error), request_id))
+                await self.send_frame(synced_frame(recovered=False, count=0, request_id=request_id))
+                return
+            await self.send_replay(replay, request_id=request_id, announce=True)
+        finally:
+            await self.release_early()
+
+    async def send_replay(
+        self, replay: selectors.Replay, *, request_id: Any, announce: bool
+    ) -> None:
+        """Send a replay's frames (or nothing, when too large to send), then maybe `synced`."""
+        counts = await self.read_counts() if replay.events else None
+        frames = [
+            event_frame(str(after), row.kind, row.payload, counts) for row, after in replay.events
+        ]
+        recovered = replay.recovered
+        if len(within_bytes(frames, settings.NOTIFICATIONS_MAX_REPLAY_BYTES)) < len(frames):
+            # Too large to send at once: like a gap past the cap, the client reloads over REST.
+            frames, recovered = [], False
         for missed in frames:
             await self.send_frame(missed)
-            self.position = max(self.position, missed["id"])
-        payload: dict[str, Any] = {"recovered": recovered, "count": len(frames)}
-        if request_id is not None:
-            payload["request_id"] = request_id
-        await self.send_frame(frame("connection", "synced", payload))
-
-    async def release_held(self) -> None:
-        """Send the live events that arrived during a replay and were not part of it."""
-        held, self.held = self.held or [], None
-        for message in held:
-            if message["id"] > self.position:
-                await self.send_event(message)
+        if counts is not None:
+            self.counts_text = dumps(counts)
+        self.position = self.position.merged(replay.position)
+        if announce:
+            await self.send_frame(
+                synced_frame(recovered=recovered, count=len(frames), request_id=request_id)
+            )
 
     # Database ----------------------------------------------------------------------------
 
-    async def ready_frame(self) -> Frame:
-        state = await positions.for_this_loop().ready_state(self.user_id)
-        payload = {"user_id": self.user_id, "counts": state.counts, "last_id": state.last_id}
-        return frame("connection", "ready", payload)
-
     @database_sync_to_async
-    def stream_after(self, since: int) -> tuple[list[Frame], bool]:
-        if since > selectors.latest_position(self.user_id):
-            raise CommandError("invalid_params", "since: ahead of the newest event.")
-        rows, recovered = selectors.events_after(
+    def read_replay(self, since: Position) -> selectors.Replay:
+        return selectors.events_after(
             self.user_id, since, limit=settings.NOTIFICATIONS_REPLAY_LIMIT
         )
-        counts = selectors.counts(self.user_id) if rows else None
-        frames = [event_frame(row.pk, row.kind, row.payload, counts) for row in rows]
-        if len(within_bytes(frames, settings.NOTIFICATIONS_MAX_REPLY_BYTES)) < len(frames):
-            # Too large to send at once: like a gap past the cap, the client reloads over REST.
-            return [], False
-        return frames, recovered
+
+    @database_sync_to_async
+    def read_counts(self) -> dict[str, Any]:
+        return selectors.counts(self.user_id)
 
     @database_sync_to_async
     def run_mark_read(self, notification_id: int, category: str | None) -> dict[str, Any]:
@@ -421,8 +502,12 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if beat.complete and self.session_key and self.session_key not in beat.live_sessions:
             await self.end("session_ended", "Signed out; sign in again.", CLOSE_UNAUTHORIZED)
             return
-        last_id = max(beat.positions.get(self.user_id, 0), self.position)
-        await self.send_frame(frame("connection", "heartbeat", {"last_id": last_id}))
+        newest = beat.positions.get(self.user_id)
+        if newest is not None and not self.position.covers(newest) and self.gap_timer is None:
+            # A push this socket should have had never came (Redis lost it): fetch it.
+            self.tasks = [task for task in self.tasks if not task.done()]
+            self.tasks.append(asyncio.ensure_future(self.catch_up()))
+        await self.send_frame(frame("connection", "heartbeat", {"last_id": str(self.position)}))
 
     async def end(self, code: str, message: str, close_code: int) -> None:
         """Say why, then close: the error frame carries the reason daphne cannot send."""
@@ -473,6 +558,13 @@ def within_bytes(items: Iterable[Any], budget: int) -> list[Any]:
             break
         kept.append(item)
     return kept
+
+
+def synced_frame(*, recovered: bool, count: int, request_id: Any = None) -> Frame:
+    payload: dict[str, Any] = {"recovered": recovered, "count": count}
+    if request_id is not None:
+        payload["request_id"] = request_id
+    return frame("connection", "synced", payload)
 
 
 def unavailable_frame() -> Frame:

@@ -3,6 +3,7 @@
 Every write a socket hears about goes through `send_on_commit`, the one pipeline: the events
 are rows of the same transaction, so a rolled-back write stores and sends nothing, and a push
 that fails loses nothing, because a reconnecting client reads the stream from its position.
+Positions come from the streams' head rows (notifications/streams.py), in commit order.
 """
 
 import copy
@@ -12,13 +13,19 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from notifications import bulk, publisher, selectors
+from notifications import bulk, publisher, selectors, streams
 from notifications.models import Event, EventKind
-from notifications.serializers import dumps, event_frame, split_at_counts
+from notifications.serializers import dumps, split_frame
 
 BROADCAST_GROUP = "notifications_broadcast"
+# The streams a message belongs to: the recipient's own, or every user's (broadcasts).
+OWN = "own"
+EVERYONE = "everyone"
 # The consumer method that receives an event from the channel layer ("notify.event").
 HANDLER_TYPE = "notify.event"
+
+# One event to store: (kind, recipient or None for every user, payload).
+Change = tuple[str, int | None, dict[str, Any]]
 
 
 def user_group(user_id: int) -> str:
@@ -31,14 +38,33 @@ def send_on_commit(kind: str, payloads: Sequence[tuple[int | None, dict[str, Any
     A recipient of None stores one event of every user's stream (a broadcast). Call it inside
     the write's transaction.
     """
-    if not payloads:
+    return send_all_on_commit([(kind, recipient, payload) for recipient, payload in payloads])
+
+
+def send_all_on_commit(changes: Sequence[Change]) -> list[Event]:
+    """Store every change as an event of its recipient's stream, in order; publish on commit.
+
+    The streams' head rows are locked until the transaction ends (see streams.advance): a
+    write that stores events for several users does it in one call, so its locks are taken in
+    one fixed order.
+    """
+    if not changes:
         return []
-    template = Event(kind=kind, created_at=timezone.now())
+    recipients = [recipient for _, recipient, _ in changes]
+    tops = streams.advance(recipients)
+    # The events of a stream take the positions just below its new top, in order.
+    taken = dict(tops)
+    for recipient in recipients:
+        taken[streams.stream_of(recipient)] -= 1
+    template = Event(created_at=timezone.now())
     rows = []
-    for recipient, payload in payloads:
+    for kind, recipient, payload in changes:
+        stream = streams.stream_of(recipient)
+        taken[stream] += 1
         # A copy of one template: cheaper than building each row from keyword arguments.
         row = copy.copy(template)
-        row.recipient_id, row.payload = recipient, payload
+        row.kind, row.recipient_id, row.payload = kind, recipient, payload
+        row.position = taken[stream]
         rows.append(row)
     stored = bulk.insert_all(rows)
     transaction.on_commit(lambda: publish(stored))
@@ -59,12 +85,14 @@ def publish(stored: list[Event]) -> None:
 
 
 def user_message(event: Event, counts: dict[int, dict[str, Any]]) -> dict[str, Any]:
-    """A frame for one user, as text, with their counts apart for the socket to keep."""
+    """A frame for one user, cut where the socket puts its position, with the user's counts
+    apart for the socket to keep."""
     user_counts = counts[event.recipient_id]  # type: ignore[index]
     message = {
         "type": HANDLER_TYPE,
-        "id": event.pk,
-        "text": dumps(event_frame(event.pk, event.kind, event.payload, user_counts)),
+        "stream": OWN,
+        "position": event.position,
+        "parts": split_frame(event.kind, event.payload, user_counts),
         "counts": dumps(user_counts),
     }
     if event.kind == EventKind.REVOKED:
@@ -74,9 +102,21 @@ def user_message(event: Event, counts: dict[int, dict[str, Any]]) -> dict[str, A
 
 
 def everyone_message(event: Event) -> dict[str, Any]:
-    """A frame for every user, serialised once; each socket fills in its user's counts."""
-    head, tail = split_at_counts(event.pk, event.kind, event.payload)
-    return {"type": HANDLER_TYPE, "id": event.pk, "head": head, "tail": tail}
+    """A frame for every user, serialised once; each socket fills in its position and counts."""
+    return {
+        "type": HANDLER_TYPE,
+        "stream": EVERYONE,
+        "position": event.position,
+        "parts": split_frame(event.kind, event.payload),
+    }
+
+
+def frame_text(message: dict[str, Any], position: str, counts_text: str = "null") -> str:
+    """The frame a socket sends for a published message, at its own position and counts."""
+    parts = message["parts"]
+    if message["stream"] == OWN:
+        return parts[0] + dumps(position) + parts[1]
+    return parts[0] + dumps(position) + parts[1] + counts_text + parts[2]
 
 
 def flush(timeout: float = 5.0) -> bool:

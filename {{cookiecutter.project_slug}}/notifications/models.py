@@ -235,13 +235,16 @@ class EventKind(models.TextChoices):
     # The user's sockets must close: a logout (of one session), a password change, a
     # deactivation. Replays carry it too; only live sockets act on it.
     REVOKED = "revoked"
+    BROADCAST_DELETED = "broadcast_deleted"
 
 
 class Event(models.Model):
     """One change a socket hears about: a row of an append-only stream, stored with the write.
 
-    A user's stream is their rows plus the rows with no recipient (broadcasts). The id only
-    grows, so it is a client's position: a reconnecting client asks for every event after it.
+    A user's stream is their rows; the rows with no recipient are the broadcasts' stream,
+    which every user reads too. `position` is the event's place in its stream, taken from the
+    stream's head row in commit order (see notifications/streams.py); the id orders the two
+    streams of a user into one replay.
     """
 
     # NULL: an event of every user's stream (a broadcast), stored once.
@@ -252,6 +255,7 @@ class Event(models.Model):
         blank=True,
         related_name="+",
     )
+    position = models.BigIntegerField()
     kind = models.CharField(max_length=32, choices=EventKind.choices)
     # The frame's payload as sent live, without the counts, which are the reader's own.
     payload = models.JSONField(default=dict)
@@ -259,17 +263,37 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [
-            # A user's own events after a position.
-            models.Index(fields=["recipient", "id"], name="event_stream_idx"),
-            # The events of every user's stream after a position.
-            models.Index(
-                fields=["id"], condition=Q(recipient__isnull=True), name="event_everyone_idx"
+        constraints = [
+            # Also the index of a replay: a user's own events after a position.
+            models.UniqueConstraint(
+                fields=["recipient", "position"], name="one_event_per_position"
+            ),
+            # The broadcasts' stream after a position.
+            models.UniqueConstraint(
+                fields=["position"],
+                condition=Q(recipient__isnull=True),
+                name="one_everyone_event_per_position",
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk} to {self.recipient_id or 'everyone'}"
+        return f"{self.kind} #{self.position} to {self.recipient_id or 'everyone'}"
+
+
+class StreamHead(models.Model):
+    """The newest position of one stream, and how far pruning has reached in it.
+
+    `stream` is the user id, or 0 for the broadcasts' stream. Each write bumps `top` inside
+    its transaction, which locks the row until it commits: positions follow commit order.
+    """
+
+    stream = models.BigIntegerField(primary_key=True)
+    top = models.BigIntegerField(default=0)
+    # Events at or below this position may be gone: a replay from before it is incomplete.
+    floor = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"stream {self.stream}: top {self.top}, floor {self.floor}"
 
 
 class NotificationPreference(models.Model):

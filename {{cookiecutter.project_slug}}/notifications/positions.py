@@ -17,13 +17,14 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from notifications import selectors
+from notifications.streams import Position
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Beat:
-    positions: dict[int, int] = field(default_factory=dict)
+    positions: dict[int, Position] = field(default_factory=dict)
     active_users: frozenset[int] = frozenset()
     live_sessions: frozenset[str] = frozenset()
     # False when the database could not be read: nothing is judged on this beat.
@@ -35,7 +36,7 @@ class ReadyState:
     """What a socket's ready frame carries: the user's counts and newest position."""
 
     counts: dict[str, Any]
-    last_id: int
+    last_id: Position
 
 
 class Listener(Protocol):
@@ -149,8 +150,10 @@ def read_beat(user_ids: list[int], session_keys: list[str]) -> Beat:
 
 @database_sync_to_async
 def read_ready(user_ids: list[int]) -> dict[int, ReadyState]:
-    counts = selectors.counts_for_users(user_ids)
+    # Positions first: an event that commits between the two reads is then after the ready
+    # position, and its frame, which carries the counts, follows.
     last_ids = selectors.latest_positions(user_ids)
+    counts = selectors.counts_for_users(user_ids)
     return {user_id: ReadyState(counts[user_id], last_ids[user_id]) for user_id in user_ids}
 
 

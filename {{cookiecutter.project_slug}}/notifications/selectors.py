@@ -1,6 +1,7 @@
 """Every read of notifications, broadcasts and the event stream, already scoped to one user."""
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import import_module
 from typing import Any
@@ -9,11 +10,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.db import connections, router
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from notifications import streams
 from notifications.models import (
+    ALIVE,
     COUNTED,
     Broadcast,
     BroadcastReceipt,
@@ -22,6 +25,7 @@ from notifications.models import (
     NotificationQuerySet,
     unexpired,
 )
+from notifications.streams import InvalidPosition, Position
 from notifications.users import UserRef, user_id_of
 
 
@@ -163,63 +167,100 @@ def counts(user: UserRef) -> dict[str, Any]:
 # The event stream --------------------------------------------------------------------------
 
 
-def stream_of(user: UserRef) -> QuerySet[Event]:
-    """The user's stream: their own events and every user's (broadcasts), oldest first."""
+def stream_after(user: UserRef, since: Position) -> QuerySet[Event]:
+    """The user's events after `since`: their own and the broadcasts', oldest first."""
     return Event.objects.filter(
-        Q(recipient_id=user_id_of(user)) | Q(recipient__isnull=True)
+        Q(recipient_id=user_id_of(user), position__gt=since.own)
+        | Q(recipient__isnull=True, position__gt=since.everyone)
     ).order_by("id")
 
 
-def latest_position(user: UserRef) -> int:
-    """The id of the newest event of the user's stream, 0 if none: a client's position."""
-    own = Event.objects.filter(recipient_id=user_id_of(user)).aggregate(last=Max("id"))
-    return max(own["last"] or 0, latest_everyone_position())
+def latest_position(user: UserRef) -> Position:
+    """The newest position of the user's stream: where a client starts."""
+    return streams.head(user_id_of(user))
 
 
-def latest_everyone_position() -> int:
-    last = Event.objects.filter(recipient__isnull=True).aggregate(last=Max("id"))["last"]
-    return last or 0
+def latest_positions(user_ids: list[int]) -> dict[int, Position]:
+    """The newest position of each user's stream, in one query per 1,000 users."""
+    return streams.heads(user_ids)
 
 
-def latest_positions(user_ids: list[int]) -> dict[int, int]:
-    """The newest position of each user's stream, in one query per 500 users plus one."""
-    everyone = latest_everyone_position()
-    positions = dict.fromkeys(user_ids, everyone)
-    for start in range(0, len(user_ids), COUNTS_BATCH_SIZE):
-        rows = (
-            Event.objects.filter(recipient_id__in=user_ids[start : start + COUNTS_BATCH_SIZE])
-            .values_list("recipient_id")
-            .annotate(last=Max("id"))
-            .order_by()
-        )
-        for user_id, last in rows:
-            positions[user_id] = max(positions[user_id], last)
-    return positions
+@dataclass(frozen=True)
+class Replay:
+    """What a resume from a position gets: its events, and whether they are all it missed."""
+
+    # Each event to send, with the position after it.
+    events: list[tuple[Event, Position]]
+    # False: the position is past the replay cap or pruned; `events` is empty then.
+    recovered: bool
+    # Where the client stands after these events (the newest position when not recovered).
+    position: Position
 
 
-def position_expired(since: int) -> bool:
-    """True when events after `since` may have been pruned, so a replay could miss some.
-
-    A client's position is the id of an event it received; once retention pruned that event,
-    no row at or before it is left.
-    """
-    return since > 0 and not Event.objects.filter(id__lte=since).exists()
-
-
-def events_after(user: UserRef, since: int, *, limit: int) -> tuple[list[Event], bool]:
+def events_after(user: UserRef, since: Position, *, limit: int) -> Replay:
     """The user's events after `since`, oldest first, and whether that is all of them.
 
     Fetches one row past the limit to tell "exactly limit" from "more than limit". A gap
-    larger than the limit, or reaching past retention, returns nothing: recovery is never
-    partial and silent. Events that bring an item which has expired since are left out.
+    larger than the limit, or reaching into what pruning deleted, returns nothing: recovery
+    is never partial and silent. The rows are read before the streams' floors: pruning moves
+    a floor and deletes below it in one transaction, so a prune that commits between the two
+    reads makes this answer `recovered: False` (the rows read were complete, the verdict is
+    cautious), and one that committed before both shows in the floors. Events that bring an
+    item deleted or expired since are left out; they still move the position.
+    Raises InvalidPosition for a position ahead of the stream (never handed out).
     """
-    if position_expired(since):
-        return [], False
-    rows = list(stream_of(user).filter(id__gt=since)[: limit + 1])
-    if len(rows) > limit:
-        return [], False
+    user_id = user_id_of(user)
+    rows = list(stream_after(user_id, since)[: limit + 1])
+    head, floor = streams.head_and_floor(user_id)
+    if not head.covers(since):
+        raise InvalidPosition("since: ahead of the newest event.")
+    if len(rows) > limit or not since.covers(floor):
+        return Replay([], False, head)
+    kept = set(map(id, without_gone_items(rows)))
+    events = []
+    position = since
+    for row in rows:
+        position = advanced(position, row)
+        if id(row) in kept:
+            events.append((row, position))
+    return Replay(events, True, position)
+
+
+def advanced(position: Position, event: Event) -> Position:
+    """The position after `event`."""
+    if event.recipient_id is None:
+        return Position(position.own, event.position)
+    return Position(event.position, position.everyone)
+
+
+def without_gone_items(rows: list[Event]) -> list[Event]:
+    """The events whose notification or broadcast is still there and unexpired."""
     now = timezone.now()
-    return [row for row in rows if not brings_expired_item(row.payload, now)], True
+    notification_ids = {item_id(row, "notification") for row in rows} - {None}
+    broadcast_ids = {item_id(row, "broadcast") for row in rows} - {None}
+    gone_notifications = notification_ids - _alive_ids(Notification, notification_ids)
+    gone_broadcasts = broadcast_ids - _alive_ids(Broadcast, broadcast_ids)
+    kept = []
+    for row in rows:
+        if item_id(row, "notification") in gone_notifications:
+            continue
+        if item_id(row, "broadcast") in gone_broadcasts:
+            continue
+        if brings_expired_item(row.payload, now):
+            continue
+        kept.append(row)
+    return kept
+
+
+def _alive_ids(model: type[Notification] | type[Broadcast], ids: set[Any]) -> set[Any]:
+    if not ids:
+        return set()
+    return set(model._default_manager.filter(ALIVE, pk__in=ids).values_list("pk", flat=True))
+
+
+def item_id(event: Event, key: str) -> int | None:
+    item = event.payload.get(key)
+    return item.get("id") if isinstance(item, dict) else None
 
 
 def brings_expired_item(payload: dict[str, Any], now: datetime) -> bool:

@@ -7,11 +7,14 @@ notification looks the same in a list, a live push and a replay.
 import json
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications import categories
 from notifications.categories import MAX_NAME_LENGTH
 from notifications.models import Broadcast, EventKind, Notification
+from notifications.streams import InvalidPosition, Position
 
 # The largest value of a BigAutoField on every supported database.
 MAX_ID = 2**63 - 1
@@ -189,10 +192,24 @@ class ArchivedSerializer(serializers.Serializer):
     archived = serializers.IntegerField(help_text="How many notifications this call archived.")
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class PositionField(serializers.Field):  # type: ignore[type-arg]
+    """A stream position as the server handed it out ("12:3"), or "0" for the start."""
+
+    def to_internal_value(self, data: Any) -> Position:
+        if isinstance(data, bool) or not isinstance(data, str | int) or len(str(data)) > 40:
+            raise serializers.ValidationError('Must be a position string such as "12:3".')
+        try:
+            return Position.parse(data)
+        except InvalidPosition as error:
+            raise serializers.ValidationError(str(error)) from None
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
 class StreamQuerySerializer(serializers.Serializer):
-    since = serializers.IntegerField(
-        min_value=0, max_value=MAX_ID, help_text="The id of the last event seen; 0 for none."
-    )
+    since = PositionField(help_text='The last position seen ("12:3"); "0" for none.')
 
 
 class EventFrameSerializer(serializers.Serializer):
@@ -200,7 +217,7 @@ class EventFrameSerializer(serializers.Serializer):
 
     type = serializers.CharField()
     event = serializers.ChoiceField(choices=EventKind.choices)
-    id = serializers.IntegerField()
+    id = serializers.CharField(help_text="The position after this event: an opaque string.")
     payload = serializers.DictField()
 
 
@@ -209,7 +226,10 @@ class StreamSerializer(serializers.Serializer):
     recovered = serializers.BooleanField(
         help_text="False: the position is past the replay cap or retention; reload over REST."
     )
-    last_id = serializers.IntegerField(help_text="The position to ask from next time.")
+    last_id = serializers.CharField(help_text="The position to ask from next time.")
+    has_more = serializers.BooleanField(
+        help_text="True: more events follow; ask again from `last_id` at once."
+    )
 
 
 class CategoryUnreadSerializer(serializers.Serializer):
@@ -292,9 +312,9 @@ class ListCommand(NotificationListQuerySerializer):
 
 
 class SyncCommand(serializers.Serializer):
-    """A stream position: the id of the last event the client saw, 0 for none."""
+    """A stream position: the last one the client was given, "0" for none."""
 
-    since = serializers.IntegerField(min_value=0, max_value=MAX_ID)
+    since = PositionField()
 
 
 class EmptyCommand(serializers.Serializer):
@@ -304,7 +324,8 @@ class EmptyCommand(serializers.Serializer):
 # WebSocket frames ---------------------------------------------------------------------------
 # Server to client: {"type", "event", "payload"}; stream events also carry their "id".
 Frame = dict[str, Any]
-# Stands in for the counts in a frame serialised once for every user (see split_at_counts).
+# Stand in for a socket's own values in a frame serialised once for many (see split_frame).
+_POSITION_SLOT = "\u0000position\u0000"
 _COUNTS_SLOT = "\u0000counts\u0000"
 
 
@@ -312,12 +333,12 @@ def frame(kind: str, event: str, payload: dict[str, Any]) -> Frame:
     return {"type": kind, "event": event, "payload": payload}
 
 
-def event_frame(event_id: int, kind: str, payload: dict[str, Any], counts: Any) -> Frame:
+def event_frame(position: str, kind: str, payload: dict[str, Any], counts: Any) -> Frame:
     """A stream event: `type` stays "notifications", so a dj_notif client reads it as before."""
     return {
         "type": "notifications",
         "event": kind,
-        "id": event_id,
+        "id": position,
         "payload": {**payload, "counts": counts},
     }
 
@@ -335,15 +356,20 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), default=str)
 
 
-def split_at_counts(event_id: int, kind: str, payload: dict[str, Any]) -> tuple[str, str]:
-    """A frame for every user, serialised once: the text before and after its counts.
+def split_frame(kind: str, payload: dict[str, Any], counts: Any = _COUNTS_SLOT) -> list[str]:
+    """An event frame serialised once, cut where each socket puts its own values.
 
-    A socket sends `head + its user's counts + tail`, so a broadcast to 10,000 sockets is
-    serialised once, not 10,000 times.
+    The position is the socket's own (it names the broadcasts' stream and the user's), so
+    every event frame is `parts[0] + position + parts[1]`; a frame for every user (a
+    broadcast) also takes the user's counts: `... + parts[1] + counts + parts[2]`. A
+    broadcast to 10,000 sockets is serialised once, not 10,000 times.
     """
-    text = dumps(event_frame(event_id, kind, payload, _COUNTS_SLOT))
-    head, tail = text.split(dumps(_COUNTS_SLOT))
-    return head, tail
+    text = dumps(event_frame(_POSITION_SLOT, kind, payload, counts))
+    head, rest = text.split(dumps(_POSITION_SLOT))
+    if counts is not _COUNTS_SLOT:
+        return [head, rest]
+    middle, tail = rest.split(dumps(_COUNTS_SLOT))
+    return [head, middle, tail]
 
 
 # One instance of each for every push: a serializer builds its fields when first used, which

@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from notifications import bulk, categories, events, preferences, selectors
+from notifications import bulk, categories, events, preferences, selectors, streams
 from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind, Notification
 from notifications.serializers import (
     broadcast_payload,
@@ -155,8 +155,11 @@ class NotificationService:
                 (row.recipient_id, {"notification": payload, "replaces": replaces})
                 for (row, replaces), payload in zip(grown, grown_payloads, strict=True)
             ]
-            events.send_on_commit(EventKind.CREATED, new)
-            events.send_on_commit(EventKind.UPDATED, regrouped)
+            # One call: the recipients' stream heads are locked in one ascending order.
+            events.send_all_on_commit(
+                [(EventKind.CREATED, recipient, payload) for recipient, payload in new]
+                + [(EventKind.UPDATED, recipient, payload) for recipient, payload in regrouped]
+            )
         return notifications
 
     @classmethod
@@ -345,7 +348,15 @@ class NotificationService:
 
     @classmethod
     def delete_broadcast(cls, broadcast_id: int) -> None:
-        Broadcast.objects.alive().filter(pk=broadcast_id).update(deleted_at=timezone.now())
+        """Delete a broadcast for every user; sockets hear it, and replays leave it out."""
+        with transaction.atomic():
+            deleted = (
+                Broadcast.objects.alive().filter(pk=broadcast_id).update(deleted_at=timezone.now())
+            )
+            if deleted:
+                events.send_on_commit(
+                    EventKind.BROADCAST_DELETED, [(None, {"ids": [broadcast_id]})]
+                )
 
     @classmethod
     def _set_read(
@@ -382,17 +393,28 @@ def session_tag(session_key: str) -> str:
 
 
 def prune_events(*, older_than: datetime) -> int:
-    """Delete the stream's events created before `older_than`, in bounded batches."""
+    """Delete the stream's events created before `older_than`, in bounded batches.
+
+    Each batch raises the floors of the streams it deletes from in the same transaction, so a
+    replay that reaches below a floor answers `recovered: false` instead of a partial replay.
+    Head rows are locked in ascending order, as every write locks them.
+    """
     deleted = 0
     while True:
-        batch = list(
-            Event.objects.filter(created_at__lt=older_than)
-            .order_by("id")
-            .values_list("id", flat=True)[:PRUNE_BATCH_SIZE]
-        )
-        if not batch:
-            return deleted
-        deleted += Event.objects.filter(id__in=batch).delete()[0]
+        with transaction.atomic():
+            batch = list(
+                Event.objects.filter(created_at__lt=older_than)
+                .order_by("id")
+                .values_list("id", "recipient_id", "position")[:PRUNE_BATCH_SIZE]
+            )
+            if not batch:
+                return deleted
+            reached: dict[int, int] = {}
+            for _, recipient_id, position in batch:
+                stream = streams.stream_of(recipient_id)
+                reached[stream] = max(reached.get(stream, 0), position)
+            streams.raise_floors(reached)
+            deleted += Event.objects.filter(id__in=[row[0] for row in batch]).delete()[0]
 
 
 def prune_expired(*, now: datetime | None = None) -> int:

@@ -34,9 +34,11 @@ from notifications.serializers import (
     StreamSerializer,
     TicketSerializer,
     UnreadCountSerializer,
+    dumps,
     event_frame,
 )
 from notifications.services import NotificationService
+from notifications.streams import InvalidPosition
 from notifications.throttling import ScopedRateThrottle
 from notifications.users import signed_in_user
 
@@ -138,26 +140,37 @@ class CountsView(APIView):
 class StreamView(APIView):
     """The user's events after a stream position, as the WebSocket replays them.
 
-    For clients that poll instead of holding a socket: `last_id` is the next `since`.
+    For clients that poll instead of holding a socket: `last_id` is the next `since`, and
+    `has_more` says to ask again at once (a response holds at most
+    NOTIFICATIONS_MAX_REPLAY_BYTES of events).
     """
 
     @extend_schema(parameters=[StreamQuerySerializer], responses=StreamSerializer)
     def get(self, request: Request) -> Response:
         query = StreamQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        since = query.validated_data["since"]
         user = signed_in_user(request)
-        last_id = selectors.latest_position(user)
-        if since > last_id:
-            raise exceptions.ValidationError({"since": ["Ahead of the newest event."]})
-        rows, recovered = selectors.events_after(
-            user, since, limit=settings.NOTIFICATIONS_REPLAY_LIMIT
-        )
+        try:
+            replay = selectors.events_after(
+                user, query.validated_data["since"], limit=settings.NOTIFICATIONS_REPLAY_LIMIT
+            )
+        except InvalidPosition as error:
+            raise exceptions.ValidationError({"since": [str(error)]}) from None
         counts = selectors.counts(user)
+        frames: list[dict[str, Any]] = []
+        position, used = replay.position, 0
+        for index, (row, after) in enumerate(replay.events):
+            event = event_frame(str(after), row.kind, row.payload, counts)
+            used += len(dumps(event).encode())
+            if used > settings.NOTIFICATIONS_MAX_REPLAY_BYTES and frames:
+                position = replay.events[index - 1][1]
+                break
+            frames.append(event)
         stream = {
-            "events": [event_frame(row.pk, row.kind, row.payload, counts) for row in rows],
-            "recovered": recovered,
-            "last_id": rows[-1].pk if rows else (since if recovered else last_id),
+            "events": frames,
+            "recovered": replay.recovered,
+            "last_id": str(position),
+            "has_more": len(frames) < len(replay.events),
         }
         return Response(StreamSerializer(stream).data)
 

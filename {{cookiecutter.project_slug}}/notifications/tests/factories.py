@@ -1,8 +1,11 @@
 """factory_boy factories: the one user factory, notifications, broadcasts and events."""
 
+from typing import Any
+
 import factory
 from django.contrib.auth import get_user_model
 
+from notifications import streams
 from notifications.models import (
     Broadcast,
     BroadcastReceipt,
@@ -62,3 +65,11 @@ class EventFactory(factory.django.DjangoModelFactory[Event]):
     recipient = factory.SubFactory(UserFactory)
     kind = EventKind.CREATED
     payload = factory.LazyFunction(dict)
+
+    @classmethod
+    def _create(cls, model_class: type[Event], *args: Any, **kwargs: Any) -> Event:
+        """Takes the next position of its stream, as every write does."""
+        recipient = kwargs.get("recipient")
+        tops = streams.advance([recipient.pk if recipient is not None else None])
+        kwargs["position"] = next(iter(tops.values()))
+        return super()._create(model_class, *args, **kwargs)

@@ -49,7 +49,7 @@ def test_a_later_insert_gets_a_larger_id() -> None:
 def test_rows_that_differ_keep_their_own_values() -> None:
     users = UserFactory.create_batch(bulk.COPY_MIN_ROWS)
     rows = [
-        Event(recipient=user, kind="created", payload={"notification": {"id": n}})
+        Event(recipient=user, position=1, kind="created", payload={"notification": {"id": n}})
         for n, user in enumerate(users)
     ]
 

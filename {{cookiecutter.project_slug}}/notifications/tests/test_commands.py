@@ -44,7 +44,7 @@ def test_notify_stores_and_pushes(user, pushed, django_capture_on_commit_callbac
     assert (notification.recipient, notification.category) == (user, "payment")
     assert (notification.level, notification.title) == (Level.HIGH, "Paid")
     assert pushed == [(events.user_group(user.id), pushed[0][1])]
-    frame = json.loads(pushed[0][1]["text"])
+    frame = json.loads(events.frame_text(pushed[0][1], "1:0"))
     assert frame["payload"]["notification"]["id"] == notification.id
 
 

@@ -15,7 +15,7 @@ from django.db import OperationalError
 from django.test import AsyncClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import consumers, events, positions, publisher, tickets
+from notifications import consumers, events, positions, publisher, selectors, tickets
 from notifications.consumers import (
     CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN,
@@ -23,7 +23,7 @@ from notifications.consumers import (
     MAX_FRAME_BYTES,
     NotificationConsumer,
 )
-from notifications.models import Event, Notification
+from notifications.models import Notification
 from notifications.serializers import EmptyCommand
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory
@@ -39,8 +39,9 @@ mark_broadcast_read = database_sync_to_async(NotificationService.mark_broadcast_
 
 
 @database_sync_to_async
-def latest_event_id() -> int:
-    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+def newest(user: Any) -> str:
+    """The newest position of the user's stream, as a client is given it."""
+    return str(selectors.latest_position(user))
 
 
 broadcast = database_sync_to_async(NotificationService.broadcast)
@@ -75,11 +76,10 @@ async def test_sockets_opening_together_read_their_ready_states_together(applica
 
     opened = await asyncio.gather(*(open_socket(application, user) for user in users))
 
-    last_id = await latest_event_id()
     for number, (user, (communicator, ready)) in enumerate(zip(users, opened, strict=True)):
         assert ready["user_id"] == user.id
         assert ready["counts"]["unread"] == number % 3
-        assert ready["last_id"] <= last_id
+        assert ready["last_id"] == f"{number % 3}:0"
         await communicator.disconnect()
     assert sorted(user_id for batch in reads for user_id in batch) == sorted(u.id for u in users)
     assert len(reads) < len(users)
@@ -106,7 +106,7 @@ async def test_ready_frame_carries_counts_and_last_id(application, user):
                 "payment": {"unread": 1, "unseen": 1},
             },
         },
-        "last_id": await latest_event_id(),
+        "last_id": "2:0",
     }
     await communicator.disconnect()
 
@@ -118,7 +118,7 @@ async def test_a_new_notification_is_pushed_to_its_recipient(application, user):
 
     frame = await communicator.receive_json_from()
     assert (frame["type"], frame["event"]) == ("notifications", "created")
-    assert frame["id"] == await latest_event_id()
+    assert frame["id"] == await newest(user) == "1:0"
     assert frame["payload"]["notification"]["id"] == notification.id
     assert frame["payload"]["notification"]["message"] == "Hello"
     assert frame["payload"]["counts"] == {
@@ -310,7 +310,7 @@ async def test_sync_replays_what_was_missed_oldest_first(application, user):
 
 async def test_since_replays_on_connect(application, user):
     await create(user, "seen")
-    position = await latest_event_id()
+    position = await newest(user)
     missed = [await create(user, f"missed {number}") for number in range(2)]
 
     communicator, _ = await open_socket(application, user, f"&since={position}")
@@ -336,12 +336,26 @@ async def test_a_gap_past_the_replay_limit_replays_nothing(application, user, se
     await communicator.disconnect()
 
 
-async def test_a_bad_since_is_an_error_frame(application, user):
-    communicator, _ = await open_socket(application, user, "&since=yesterday")
+@pytest.mark.parametrize("since", ["yesterday", "-1", "3", "1:2:3", "1:x"])
+async def test_a_bad_since_is_an_error_frame_and_the_resume_still_ends(application, user, since):
+    communicator, _ = await open_socket(application, user, f"&since={since}")
 
     error = await communicator.receive_json_from()
+    synced = await communicator.receive_json_from()
 
     assert error["payload"]["code"] == "invalid_params"
+    assert (synced["event"], synced["payload"]) == ("synced", {"recovered": False, "count": 0})
+    await communicator.disconnect()
+
+
+async def test_a_bad_sync_command_is_an_error_and_a_synced(application, user):
+    communicator, _ = await open_socket(application, user)
+
+    error = await command(communicator, action="sync", request_id="s", since=-1)
+    synced = await communicator.receive_json_from()
+
+    assert (error["payload"]["code"], error["payload"]["request_id"]) == ("invalid_params", "s")
+    assert synced["payload"] == {"recovered": False, "count": 0, "request_id": "s"}
     await communicator.disconnect()
 
 
@@ -356,7 +370,6 @@ async def test_a_bad_since_is_an_error_frame(application, user):
         ({"text_data": json.dumps({"request_id": 1})}, "unknown_action"),
         ({"text_data": json.dumps({"action": "mark_read", "id": "abc"})}, "invalid_params"),
         ({"text_data": json.dumps({"action": "mark_read"})}, "invalid_params"),
-        ({"text_data": json.dumps({"action": "sync", "since": -1})}, "invalid_params"),
     ],
 )
 async def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(application, user, frame, code):
@@ -390,20 +403,23 @@ async def test_a_flood_of_commands_is_throttled(application, user, monkeypatch):
     await communicator.disconnect()
 
 
-async def test_heartbeat_carries_the_newest_position_even_after_a_lost_push(
+async def test_a_lost_push_is_fetched_by_the_socket_at_the_next_beat(
     application, user, settings, monkeypatch
 ):
     settings.NOTIFICATIONS_HEARTBEAT_SECONDS = 0.05
     communicator, ready = await open_socket(application, user)
     monkeypatch.setattr(publisher, "publish", lambda messages: None)  # the push is lost
 
-    await create(user, "missed")
-    newest = await latest_event_id()
+    missed = await create(user, "missed")
 
-    # Beats from before the write may come first; then one tells the client it is behind.
-    while (frame := await communicator.receive_json_from())["payload"]["last_id"] != newest:
-        assert (frame["event"], frame["payload"]["last_id"]) == ("heartbeat", ready["last_id"])
-    assert frame == {"type": "connection", "event": "heartbeat", "payload": {"last_id": newest}}
+    # Beats from before the write may come first; then the socket sees it is behind the
+    # stream and sends what it missed, and its beats carry the new position.
+    while (frame := await communicator.receive_json_from())["event"] == "heartbeat":
+        assert frame["payload"]["last_id"] == ready["last_id"]
+    assert (frame["event"], frame["id"]) == ("created", "1:0")
+    assert frame["payload"]["notification"]["id"] == missed.id
+    beat = await communicator.receive_json_from()
+    assert beat == {"type": "connection", "event": "heartbeat", "payload": {"last_id": "1:0"}}
     await communicator.disconnect()
 
 
@@ -488,9 +504,9 @@ async def test_since_replays_every_kind_of_event_in_order_each_once(application,
         replayed[1]["payload"]["notification"]["id"],
     ] == [first.id, second.id]
     assert replayed[4]["payload"]["broadcast"]["id"] == sent.id
-    ids = [frame["id"] for frame in replayed]
-    assert ids == sorted(set(ids))
-    assert ids[0] > position
+    assert position == "2:0"
+    # Each frame names the position after it, in the user's stream and the broadcasts'.
+    assert [frame["id"] for frame in replayed] == ["3:0", "4:0", "5:0", "6:0", "6:1", "7:1"]
     # Every replayed frame carries the user's counts now: "first" and "second" unread.
     assert {frame["payload"]["counts"]["unread"] for frame in replayed} == {2}
     assert synced["payload"] == {"recovered": True, "count": 6}
@@ -500,12 +516,14 @@ async def test_since_replays_every_kind_of_event_in_order_each_once(application,
 
 async def test_a_since_ahead_of_the_stream_is_an_error_frame(application, user):
     await create(user, "one")
-    ahead = await latest_event_id() + 10
 
-    communicator, _ = await open_socket(application, user, f"&since={ahead}")
+    communicator, _ = await open_socket(application, user, "&since=11:0")
 
     error = await communicator.receive_json_from()
+    synced = await communicator.receive_json_from()
     assert (error["type"], error["payload"]["code"]) == ("error", "invalid_params")
+    # The resume still ends, so the client leaves replay mode and reloads.
+    assert synced["payload"] == {"recovered": False, "count": 0}
     pong = await command(communicator, action="ping", request_id="still-open")
     assert pong["event"] == "pong"
     await communicator.disconnect()
@@ -513,15 +531,17 @@ async def test_a_since_ahead_of_the_stream_is_an_error_frame(application, user):
 
 async def test_another_users_position_reveals_nothing(application, user, other_user):
     await create(other_user, "theirs")
-    their_position = await latest_event_id()
+    await create(other_user, "theirs too")
     await create(user, "mine")
 
-    communicator, _ = await open_socket(application, user, f"&since={their_position}")
+    communicator, ready = await open_socket(application, user, "&since=0")
 
     replayed = await communicator.receive_json_from()
     synced = await communicator.receive_json_from()
     assert replayed["payload"]["notification"]["message"] == "mine"
     assert synced["payload"] == {"recovered": True, "count": 1}
+    # A user's positions count their own events only.
+    assert ready["last_id"] == replayed["id"] == "1:0"
     await communicator.disconnect()
 
 
@@ -534,7 +554,8 @@ async def test_a_broadcast_frame_carries_each_users_own_counts(application, user
 
     mine = await first.receive_json_from()
     theirs = await second.receive_json_from()
-    assert mine["id"] == theirs["id"]
+    # One broadcast, at each reader's own position.
+    assert (mine["id"], theirs["id"]) == ("1:1", "0:1")
     assert mine["payload"]["counts"]["unread"] == 1
     assert theirs["payload"]["counts"]["unread"] == 0
     for communicator in (first, second):
@@ -626,10 +647,10 @@ async def test_a_list_reply_is_bounded_in_bytes(application, user, settings):
 
 async def test_a_replay_too_large_for_one_reply_is_not_recovered(application, user, settings):
     await create(user, "before")
-    position = await latest_event_id()
+    position = await newest(user)
     for number in range(5):
         await create(user, "x" * 1000, title=f"n{number}")
-    settings.NOTIFICATIONS_MAX_REPLY_BYTES = 3000
+    settings.NOTIFICATIONS_MAX_REPLAY_BYTES = 3000
 
     communicator, _ = await open_socket(application, user, f"&since={position}")
 
@@ -746,10 +767,10 @@ async def test_the_heartbeat_closes_a_session_socket_whose_session_ended(
 
 
 async def test_a_database_outage_at_connect_is_a_retry_not_a_crash(application, user, monkeypatch):
-    async def unreachable(self):
+    async def unreachable(user_ids):
         raise OperationalError("the database is down")
 
-    monkeypatch.setattr(NotificationConsumer, "ready_frame", unreachable)
+    monkeypatch.setattr(positions, "read_ready", unreachable)
     path = f"/ws/notifications/?token={AccessToken.for_user(user)}"
     communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
 

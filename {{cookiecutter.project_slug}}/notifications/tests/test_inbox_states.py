@@ -278,10 +278,10 @@ def test_notify_many_groups_in_bulk(user, other_user, django_assert_max_num_quer
     actor = UserFactory(username="carol")
     NotificationService.notify_many(recipients[:5], "first", actor=actor, group_key=KEY)
 
-    # Read the preferences, lock the open groups, delete the joined ones, insert the rows and
-    # the events, and the savepoints: a few statements per batch of recipients, none per
-    # recipient.
-    with django_assert_max_num_queries(10):
+    # Read the preferences, lock the open groups, delete the joined ones, insert the rows,
+    # take the positions, insert the events, and the savepoints: a few statements per batch
+    # of recipients, none per recipient.
+    with django_assert_max_num_queries(11):
         created = NotificationService.notify_many(recipients, "second", actor=actor, group_key=KEY)
 
     assert sorted(row.group_count for row in created) == [1] * 5 + [2] * 5
@@ -333,10 +333,12 @@ def test_a_replay_leaves_out_items_expired_since(user):
         user, "kept", expires_at=timezone.now() + timedelta(days=1)
     )
 
-    rows, recovered = selectors.events_after(user, start, limit=10)
+    replay = selectors.events_after(user, start, limit=10)
 
-    assert recovered
-    assert [row.payload["notification"]["id"] for row in rows] == [kept.pk]
+    assert replay.recovered
+    assert [row.payload["notification"]["id"] for row, _ in replay.events] == [kept.pk]
+    # The events left out still move the position: the client resumes after them.
+    assert replay.position == selectors.latest_position(user)
 
 
 def test_prune_deletes_expired_notifications_and_broadcasts(user):

@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from notifications import selectors
 from notifications.models import Event
+from notifications.services import prune_events
+from notifications.streams import InvalidPosition, Position
 from notifications.tests.factories import (
     BroadcastFactory,
     BroadcastReceiptFactory,
@@ -82,45 +84,85 @@ def stream_events(recipient, count: int = 1) -> list[Event]:
     return EventFactory.create_batch(count, recipient=recipient)
 
 
-def test_latest_position_counts_own_and_every_user_events(user, other_user):
-    assert selectors.latest_position(user) == 0
-    own = stream_events(user)[-1]
-    stream_events(other_user)
-    assert selectors.latest_position(user) == own.pk
+def test_latest_position_names_the_own_and_the_everyone_stream(user, other_user):
+    assert selectors.latest_position(user) == Position(0, 0)
+    stream_events(user)
+    stream_events(other_user, 3)
+    assert selectors.latest_position(user) == Position(1, 0)
 
-    everyone = stream_events(None)[-1]
-    stream_events(other_user)
+    stream_events(None, 2)
+    stream_events(user)
 
-    assert selectors.latest_position(user) == everyone.pk
+    assert selectors.latest_position(user) == Position(2, 2)
     assert selectors.latest_positions([user.id, other_user.id]) == {
-        user.id: everyone.pk,
-        other_user.id: selectors.latest_position(other_user),
+        user.id: Position(2, 2),
+        other_user.id: Position(3, 2),
     }
 
 
+def test_positions_are_dense_per_stream(user, other_user):
+    stream_events(user, 2)
+    stream_events(None)
+    stream_events(other_user)
+    stream_events(user)
+
+    places = list(Event.objects.filter(recipient=user).values_list("position", flat=True))
+    assert places == [1, 2, 3]
+    assert list(Event.objects.filter(recipient=None).values_list("position", flat=True)) == [1]
+
+
+def replayed(user, since: Position, limit: int = 10) -> tuple[list[Event], bool, Position]:
+    replay = selectors.events_after(user, since, limit=limit)
+    return [event for event, _ in replay.events], replay.recovered, replay.position
+
+
 def test_events_after_is_oldest_first_own_and_every_user(user, other_user):
-    seen = stream_events(user)[0]
+    stream_events(user)
     missed = [*stream_events(user, 2), *stream_events(None), *stream_events(user)]
     stream_events(other_user)
 
-    assert selectors.events_after(user, seen.pk, limit=4) == (missed, True)
-    assert selectors.events_after(user, missed[-1].pk, limit=4) == ([], True)
+    assert replayed(user, Position(1, 0), limit=4) == (missed, True, Position(4, 1))
+    assert replayed(user, Position(4, 1), limit=4) == ([], True, Position(4, 1))
+    after = [place for _, place in selectors.events_after(user, Position(1, 0), limit=4).events]
+    assert after == [Position(2, 0), Position(3, 0), Position(3, 1), Position(4, 1)]
 
 
 def test_events_after_a_gap_beyond_the_limit_returns_nothing(user):
-    seen = stream_events(user)[0]
-    stream_events(user, 4)
+    stream_events(user, 5)
 
-    # Never a partial replay: the client is told to reload instead.
-    assert selectors.events_after(user, seen.pk, limit=3) == ([], False)
+    # Never a partial replay: the client is told to reload instead, from the newest position.
+    assert replayed(user, Position(1, 0), limit=3) == ([], False, Position(5, 0))
+
+
+def test_events_after_a_position_ahead_of_the_stream_is_refused(user):
+    stream_events(user)
+
+    with pytest.raises(InvalidPosition):
+        selectors.events_after(user, Position(2, 0), limit=10)
+    with pytest.raises(InvalidPosition):
+        selectors.events_after(user, Position(1, 1), limit=10)
 
 
 def test_events_after_a_pruned_position_returns_nothing(user):
-    seen, *_ = stream_events(user, 3)
-    Event.objects.filter(pk=seen.pk).delete()
+    old = stream_events(user, 3)
+    Event.objects.filter(pk=old[0].pk).update(created_at=timezone.now() - timedelta(days=9))
 
-    assert selectors.events_after(user, seen.pk, limit=10) == ([], False)
-    assert selectors.events_after(user, 0, limit=10)[1] is True
+    prune_events(older_than=timezone.now() - timedelta(days=7))
+
+    assert replayed(user, Position(0, 0))[1] is False
+    assert replayed(user, Position(1, 0)) == (old[1:], True, Position(3, 0))
+
+
+def test_a_position_of_a_pruned_stream_is_not_ahead_of_it(user):
+    stream_events(user, 2)
+    stream_events(None)
+    Event.objects.update(created_at=timezone.now() - timedelta(days=9))
+
+    prune_events(older_than=timezone.now() - timedelta(days=7))
+
+    assert replayed(user, Position(2, 1)) == ([], True, Position(2, 1))
+    assert replayed(user, Position(1, 1))[1] is False
+    assert replayed(user, Position(2, 0))[1] is False
 
 
 def test_broadcasts_for_carries_the_users_read_state(user, other_user):

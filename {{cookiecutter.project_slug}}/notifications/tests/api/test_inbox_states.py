@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications import selectors
 from notifications.models import Event, EventKind, Notification
 from notifications.services import NotificationService
 from notifications.tests.factories import NotificationFactory
@@ -175,7 +176,7 @@ def test_the_stream_replays_seen_archived_and_updated(api_client, user, other_us
     first = NotificationService.create_notification(
         user, "one", actor=other_user, group_key="task:1:comments"
     )
-    start = Event.objects.order_by("-id").values_list("id", flat=True).first()
+    start = str(selectors.latest_position(user))
     NotificationService.create_notification(
         user, "two", actor=other_user, group_key="task:1:comments"
     )

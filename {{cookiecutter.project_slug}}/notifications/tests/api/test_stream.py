@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from notifications import selectors
 from notifications.models import Event
 from notifications.services import NotificationService
 from notifications.tests.factories import NotificationFactory
@@ -18,8 +19,8 @@ EVENTS = reverse("notifications:events")
 COUNTS = reverse("notifications:user-counts")
 
 
-def position() -> int:
-    return Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
+def position(user) -> str:
+    return str(selectors.latest_position(user))
 
 
 def test_counts_are_exact_per_category(api_client, user, other_user):
@@ -39,7 +40,7 @@ def test_counts_are_exact_per_category(api_client, user, other_user):
 
 def test_events_after_a_position_oldest_first_with_counts(api_client, user, other_user):
     kept = NotificationService.create_notification(user, "kept")
-    start = position()
+    start = position(user)
     fresh = NotificationService.create_notification(user, "fresh")
     NotificationService.create_notification(other_user, "not yours")
     NotificationService.mark_notification_read(kept.pk, user)
@@ -62,12 +63,15 @@ def test_events_after_a_position_oldest_first_with_counts(api_client, user, othe
         "by_category": {"general": {"unread": 1, "unseen": 1}},
     }
     assert body["recovered"] is True
-    assert body["last_id"] == body["events"][-1]["id"]
+    assert [frame["id"] for frame in body["events"]] == ["2:0", "3:0", "3:1"]
+    assert (body["last_id"], body["has_more"]) == ("3:1", False)
     assert api_client.get(EVENTS, {"since": body["last_id"]}).json()["events"] == []
 
 
-@pytest.mark.parametrize("since", ["", "-1", "abc", "1.5", "²"])
-def test_a_since_that_is_not_a_non_negative_integer_is_400(api_client, since):
+@pytest.mark.parametrize(
+    "since", ["", "-1", "abc", "1.5", "²", "1:", ":1", "1:2:3", "1:-2", "9" * 19]
+)
+def test_a_since_that_is_not_a_position_is_400(api_client, since):
     response = api_client.get(EVENTS, {"since": since})
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
@@ -77,36 +81,65 @@ def test_a_since_that_is_not_a_non_negative_integer_is_400(api_client, since):
 def test_a_since_ahead_of_the_newest_event_is_400(api_client, user):
     NotificationService.create_notification(user, "one")
 
-    response = api_client.get(EVENTS, {"since": position() + 1})
+    for ahead in ("2:0", "1:1"):
+        response = api_client.get(EVENTS, {"since": ahead})
 
-    assert response.status_code == HTTPStatus.BAD_REQUEST
-    assert response.json() == {"since": ["Ahead of the newest event."]}
+        assert response.status_code == HTTPStatus.BAD_REQUEST
+        assert response.json() == {"since": ["since: ahead of the newest event."]}
 
 
 def test_a_gap_past_the_replay_cap_is_not_recovered(api_client, user, settings):
     settings.NOTIFICATIONS_REPLAY_LIMIT = 2
     NotificationService.notify_many([user], "one")
-    start = position()
+    start = position(user)
     for number in range(3):
         NotificationService.create_notification(user, f"missed {number}")
 
     body = api_client.get(EVENTS, {"since": start}).json()
 
-    assert (body["events"], body["recovered"], body["last_id"]) == ([], False, position())
+    assert (body["events"], body["recovered"], body["last_id"]) == ([], False, position(user))
 
 
 def test_a_position_past_retention_is_not_recovered(api_client, user):
     NotificationService.create_notification(user, "old")
-    old = position()
     NotificationService.create_notification(user, "newer")
-    Event.objects.filter(pk=old).update(created_at=timezone.now() - timedelta(days=8))
+    Event.objects.filter(position=1).update(created_at=timezone.now() - timedelta(days=8))
 
     call_command("prune_events", verbosity=0)
 
-    assert not Event.objects.filter(pk=old).exists()
-    assert Event.objects.count() == 1
-    body = api_client.get(EVENTS, {"since": old}).json()
-    assert (body["events"], body["recovered"]) == ([], False)
+    assert list(Event.objects.values_list("position", flat=True)) == [2]
+    # From before the pruned event, and from the start: the replay would have a hole.
+    for since in ("0", "0:0"):
+        body = api_client.get(EVENTS, {"since": since}).json()
+        assert (body["events"], body["recovered"], body["last_id"]) == ([], False, "2:0")
+    body = api_client.get(EVENTS, {"since": "1:0"}).json()
+    assert (len(body["events"]), body["recovered"], body["last_id"]) == (1, True, "2:0")
+
+
+def test_a_page_stops_at_the_byte_budget_and_says_there_is_more(api_client, user, settings):
+    start = position(user)
+    for number in range(5):
+        NotificationService.create_notification(user, "x" * 1500, title=f"n{number}")
+    one_frame = len(
+        api_client.get(EVENTS, {"since": start}).json()["events"][0]["payload"]["notification"][
+            "message"
+        ]
+    )
+    assert one_frame == 1500
+    settings.NOTIFICATIONS_MAX_REPLAY_BYTES = 4000
+
+    seen, since = [], start
+    while True:
+        body = api_client.get(EVENTS, {"since": since}).json()
+        assert body["recovered"] is True
+        assert len(body["events"]) in (1, 2)
+        seen += [frame["payload"]["notification"]["title"] for frame in body["events"]]
+        since = body["last_id"]
+        if not body["has_more"]:
+            break
+
+    assert seen == [f"n{number}" for number in range(5)]
+    assert since == position(user)
 
 
 def test_a_replay_runs_the_same_queries_whatever_the_number_of_events(
@@ -115,12 +148,12 @@ def test_a_replay_runs_the_same_queries_whatever_the_number_of_events(
     NotificationService.create_notification(user, "before")
 
     def replay_queries(count: int) -> int:
-        start = position()
+        start = position(user)
         NotificationService.notify_many([user], "batch")
         for number in range(count):
             NotificationService.create_notification(user, f"event {number}")
-        # User, newest position (own, every user's), retention check, the events, the counts.
-        with django_assert_num_queries(6) as captured:
+        # User, the events, the heads and floors, the items still there, the counts.
+        with django_assert_num_queries(5) as captured:
             response = api_client.get(EVENTS, {"since": start})
         assert len(response.json()["events"]) == count + 1
         return len(captured.captured_queries)

@@ -6,6 +6,7 @@ A missing redis-server skips these tests, or fails them when NOTIFICATIONS_REQUI
 """
 
 import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -216,6 +217,12 @@ class LiveSocket:
 
     async def close(self) -> None:
         await self.connection.close()
+
+
+def positions_advance(ids: list[str]) -> bool:
+    """True when each position is past the one before: "<own>:<everyone>", neither goes back."""
+    places = [tuple(int(part) for part in position.split(":")) for position in ids]
+    return all(a[0] <= b[0] and a[1] <= b[1] and a != b for a, b in itertools.pairwise(places))
 
 
 def is_created(notification_id: int) -> Callable[[Frame], bool]:

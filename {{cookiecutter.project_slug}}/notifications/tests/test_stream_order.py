@@ -59,7 +59,8 @@ class OpenWrite(threading.Thread):
     def commit(self) -> None:
         self.committing.set()
         self.join(10)
-        assert not self.is_alive() and self.error is None, self.error
+        assert not self.is_alive()
+        assert self.error is None, self.error
 
 
 def test_an_event_that_commits_after_a_later_one_is_still_after_the_held_position(api_client, user):

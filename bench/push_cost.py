@@ -26,7 +26,7 @@ MEMBER = "specific.bench!member"
 
 def sample_frame() -> dict:
     from notifications import events
-    from notifications.serializers import dumps, event_frame
+    from notifications.serializers import dumps, split_frame
 
     notification = {
         "id": 123456,
@@ -43,9 +43,15 @@ def sample_frame() -> dict:
         "is_read": False,
     }
     counts = {"unread": 7, "by_category": {"general": {"unread": 7}}}
-    frame = event_frame(1, "created", {"notification": notification}, counts)
-    # The channel-layer message the pipeline publishes: the frame's text, serialised once.
-    return {"type": events.HANDLER_TYPE, "id": 1, "text": dumps(frame), "counts": dumps(counts)}
+    # The channel-layer message the pipeline publishes: the frame serialised once, cut where
+    # each socket puts its position.
+    return {
+        "type": events.HANDLER_TYPE,
+        "stream": events.OWN,
+        "position": 1,
+        "parts": split_frame("created", {"notification": notification}, counts),
+        "counts": dumps(counts),
+    }
 
 
 def measure_publisher(counters: RedisCounters, frame: dict) -> dict:
@@ -94,13 +100,15 @@ def main() -> None:
     from channels_redis.core import RedisChannelLayer
     from channels_redis.pubsub import RedisPubSubChannelLayer
 
+    from notifications import events
+
     url = os.environ["REDIS_URL"]
     counters = RedisCounters(url)
     frame = sample_frame()
 
     results = {
         "pushes": PUSHES,
-        "frame_bytes": len(frame["text"]),
+        "frame_bytes": len(events.frame_text(frame, "1:0")),
         "publisher": measure_publisher(counters, frame),
     }
 

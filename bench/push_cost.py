@@ -99,7 +99,6 @@ def main() -> None:
     from asgiref.sync import async_to_sync
     from channels_redis.core import RedisChannelLayer
     from channels_redis.pubsub import RedisPubSubChannelLayer
-
     from notifications import events
 
     url = os.environ["REDIS_URL"]

@@ -25,6 +25,7 @@ MAX_TARGET_ID_LENGTH = Notification._meta.get_field("target_object_id").max_leng
 # 12, so 2,000 emoji would make a 24 KB message.
 MAX_TITLE_BYTES = 6 * MAX_TITLE_LENGTH
 MAX_MESSAGE_BYTES = 6 * MAX_MESSAGE_LENGTH
+ELLIPSIS = "\u2026"
 
 
 class ContentTooLarge(ValueError):
@@ -39,6 +40,22 @@ class ContentTooLarge(ValueError):
 def data_size(data: Any) -> int:
     """Bytes of `data` in a frame: its compact JSON, as every frame encodes it."""
     return len(dumps(data).encode())
+
+
+def shortened(text: str, *, length: int, size: int) -> str:
+    """`text` cut to `length` characters and `size` bytes as JSON, an ellipsis marking the cut.
+
+    For callers that build a title or message from longer input (a comment's body).
+    """
+    if len(text) <= length and data_size(text) - 2 <= size:
+        return text
+    kept, used = [], data_size(ELLIPSIS) - 2
+    for character in text[: length - 1]:
+        used += data_size(character) - 2
+        if used > size:
+            break
+        kept.append(character)
+    return "".join(kept) + ELLIPSIS
 
 
 def check_content(

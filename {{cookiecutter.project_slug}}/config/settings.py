@@ -263,9 +263,14 @@ NOTIFICATIONS_GROUP_WINDOW_SECONDS = env.int("NOTIFICATIONS_GROUP_WINDOW_SECONDS
 NOTIFICATIONS_TICKET_TTL = env.int("NOTIFICATIONS_TICKET_TTL", default=30)
 # Open sockets one user may hold on one server process; more are closed with 4429.
 NOTIFICATIONS_MAX_SOCKETS_PER_USER = env.int("NOTIFICATIONS_MAX_SOCKETS_PER_USER", default=20)
-# Largest WebSocket message daphne accepts (`manage.py serve`); commands are tiny.
+# Largest WebSocket message daphne accepts or sends (`manage.py serve`); commands are tiny, and
+# every frame the server sends is built to fit (a `list` reply is paged to it).
 NOTIFICATIONS_WS_MAX_MESSAGE_BYTES = env.int("NOTIFICATIONS_WS_MAX_MESSAGE_BYTES", default=65536)
-# Largest reply to one `list` or `sync` command; a larger replay answers recovered=false.
+# Largest `data` of one notification or broadcast, as compact JSON: with the title, message and
+# the rest at their limits, each event frame stays under the message limit above (a larger
+# value needs a larger NOTIFICATIONS_WS_MAX_MESSAGE_BYTES; see notifications/limits.py).
+NOTIFICATIONS_MAX_DATA_BYTES = env.int("NOTIFICATIONS_MAX_DATA_BYTES", default=16384)
+# Largest replay sent at once, all its frames together; a larger one answers recovered=false.
 NOTIFICATIONS_MAX_REPLY_BYTES = env.int("NOTIFICATIONS_MAX_REPLY_BYTES", default=524288)
 # Seconds between heartbeat frames that carry the newest stream position.
 NOTIFICATIONS_HEARTBEAT_SECONDS = env.int("NOTIFICATIONS_HEARTBEAT_SECONDS", default=25)

@@ -1,9 +1,13 @@
 """Admin for notifications, broadcasts, broadcast receipts, events and preferences."""
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from notifications import limits
 from notifications.models import (
     Broadcast,
     BroadcastReceipt,
@@ -40,8 +44,27 @@ class DeletedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ContentLimitsForm(forms.ModelForm):
+    """Holds what the admin stores to the limits the service keeps, so every frame fits."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        try:
+            limits.check_content(
+                title=cleaned.get("title") or "",
+                message=cleaned.get("message") or "",
+                data=cleaned.get("data") or {},
+                group_key=cleaned.get("group_key") or "",
+            )
+        except limits.ContentTooLarge as error:
+            field = error.field.split(".")[0]
+            self.add_error(field if field in self.fields else None, error.message)
+        return cleaned
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
+    form = ContentLimitsForm
     list_display = ["id", "recipient", "category", "level", "title", "created_at", "read_at"]
     list_filter = ["category", "level", ReadFilter, DeletedFilter]
     search_fields = ["title", "message", "recipient__username", "recipient__email"]
@@ -59,6 +82,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(Broadcast)
 class BroadcastAdmin(admin.ModelAdmin):
+    form = ContentLimitsForm
     list_display = ["id", "category", "level", "title", "created_at", "deleted_at"]
     list_filter = ["category", "level", DeletedFilter]
     search_fields = ["title", "message"]

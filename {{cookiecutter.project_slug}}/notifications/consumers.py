@@ -45,6 +45,15 @@ CLOSE_TRY_AGAIN = 4503
 # Largest client frame accepted; commands are tiny, so anything bigger is a mistake or abuse.
 # daphne refuses larger frames before they are queued (`manage.py serve`).
 MAX_FRAME_BYTES = 64 * 1024
+# Bytes a reply frame keeps for its envelope around a `list` page: type, event, has_more and
+# the request_id, which parse() bounds to MAX_REQUEST_ID_BYTES. The page gets the rest of
+# NOTIFICATIONS_WS_MAX_MESSAGE_BYTES, which daphne will not exceed when sending (it closes the
+# socket with 1011 instead).
+REPLY_ENVELOPE_BYTES = 1024
+# Longest request_id, as JSON: every reply echoes it, so it must not crowd out the reply.
+MAX_REQUEST_ID_BYTES = 256
+# Longest action name echoed in an `unknown_action` error.
+MAX_ECHOED_ACTION = 50
 # Commands refused in a row by the throttle before the socket is closed (CLOSE_TOO_MANY): a
 # client that ignores `rate_limited` errors only fills the server's inbound queue.
 MAX_REFUSED_IN_A_ROW = 100
@@ -320,7 +329,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         action = command.get("action")
         entry = COMMANDS.get(action) if isinstance(action, str) else None
         if entry is None:
-            raise CommandError("unknown_action", f"Unknown action {action!r}.")
+            shown = action[:MAX_ECHOED_ACTION] if isinstance(action, str) else None
+            raise CommandError("unknown_action", f"Unknown action {shown!r}.")
         schema, handler, reply = entry
         try:
             params = self.validate(schema, command)
@@ -458,7 +468,11 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     @database_sync_to_async
     def list_page(self, params: dict[str, Any]) -> dict[str, Any]:
-        """One page of the inbox, newest first; `before` is the last id of the previous page."""
+        """One page of the inbox, newest first; `before` is the last id of the previous page.
+
+        The page holds at most `limit` notifications and as many as fit one frame: `has_more`
+        says some were left out, and the next page starts before the last id returned.
+        """
         queryset = selectors.notifications_for(
             self.user_id,
             category=params.get("category"),
@@ -469,10 +483,20 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             queryset = queryset.filter(id__lt=params["before"])
         limit = params["limit"]
         rows = list(queryset[: limit + 1])
+        serializer = NotificationSerializer()
+        # A generator: rows past the budget are never serialised.
         page = within_bytes(
-            NotificationSerializer(rows[:limit], many=True).data,
-            settings.NOTIFICATIONS_MAX_REPLY_BYTES,
+            (serializer.to_representation(row) for row in rows[:limit]),
+            settings.NOTIFICATIONS_WS_MAX_MESSAGE_BYTES - REPLY_ENVELOPE_BYTES,
         )
+        if rows and not page:
+            # Only a row stored around the service's limits (notifications/limits.py) is this
+            # large: say which, so the client can read it over REST and list past it.
+            raise CommandError(
+                "too_large",
+                f"Notification {rows[0].pk} is larger than a frame; read it over REST and "
+                f"list from before={rows[0].pk}.",
+            )
         return {"notifications": page, "has_more": len(rows) > len(page)}
 
     # Plumbing ----------------------------------------------------------------------------
@@ -520,7 +544,17 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         self.tasks.append(asyncio.ensure_future(closing))
 
     async def send_frame(self, value: Frame) -> None:
-        await self.send(text_data=dumps(value))
+        text = dumps(value)
+        # ASCII (dumps escapes the rest), so characters are bytes.
+        if len(text) > settings.NOTIFICATIONS_WS_MAX_MESSAGE_BYTES:
+            # daphne would close the socket with 1011 instead of sending it, and a resume
+            # would meet the same frame again: the client is told instead, and it is logged.
+            logger.error("A %s frame of %d bytes was not sent", value.get("event"), len(text))
+            limit = settings.NOTIFICATIONS_WS_MAX_MESSAGE_BYTES
+            request_id = value.get("payload", {}).get("request_id")
+            message = f"A frame over {limit} bytes was not sent; read over REST."
+            text = dumps(error_frame("too_large", message, request_id))
+        await self.send(text_data=text)
 
     def query_param(self, name: str) -> str | None:
         values = parse_qs(self.scope.get("query_string", b"").decode("latin-1")).get(name)
@@ -535,6 +569,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             raise CommandError("invalid_json", "Frames must be JSON.") from None
         if not isinstance(command, dict):
             raise CommandError("invalid_json", "Frames must be a JSON object.")
+        if len(dumps(command.get("request_id"))) > MAX_REQUEST_ID_BYTES:
+            raise CommandError(
+                "invalid_params", f"request_id: at most {MAX_REQUEST_ID_BYTES} bytes as JSON."
+            )
         return command
 
     @staticmethod
@@ -550,10 +588,11 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
 
 def within_bytes(items: Iterable[Any], budget: int) -> list[Any]:
-    """The longest prefix of `items` whose JSON fits in `budget` bytes."""
-    kept, used = [], 0
+    """The longest prefix of `items` whose JSON list fits in `budget` bytes."""
+    # The opening bracket, then each item with the comma or closing bracket after it.
+    kept, used = [], 1
     for item in items:
-        used += len(dumps(item).encode())
+        used += len(dumps(item).encode()) + 1
         if used > budget:
             break
         kept.append(item)

@@ -10,6 +10,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from notifications.categories import UnknownCategory
+from notifications.limits import ContentTooLarge
 from notifications.tickets import TicketStoreUnavailable
 
 
@@ -25,6 +26,9 @@ def json_exception_handler(exc: Exception, context: dict[str, Any]) -> Response 
         exc = exceptions.NotFound()
     elif isinstance(exc, UnknownCategory):
         exc = exceptions.NotFound(str(exc))
+    elif isinstance(exc, ContentTooLarge):
+        # A view that passes a client's input to the service: a 400 naming the field.
+        exc = exceptions.ValidationError({exc.field: [exc.message]})
     elif isinstance(exc, TicketStoreUnavailable):
         exc = ServiceUnavailable("WebSocket tickets cannot be issued right now; retry shortly.")
     elif isinstance(exc, DjangoValidationError):

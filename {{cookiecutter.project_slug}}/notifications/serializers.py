@@ -18,6 +18,9 @@ from notifications.streams import InvalidPosition, Position
 
 # The largest value of a BigAutoField on every supported database.
 MAX_ID = 2**63 - 1
+# Longest `url` a notification shows, as JSON: a longer link is not shown, so the link (taken
+# from data or the target) cannot carry a payload's size twice.
+MAX_URL_BYTES = 2048
 
 
 class ActorSerializer(serializers.Serializer):
@@ -43,7 +46,7 @@ class TargetSerializer(serializers.Serializer):
 
 def _is_safe_link(url: object) -> bool:
     """An http(s) URL or a path on this site: never `javascript:` or another scheme."""
-    if not isinstance(url, str):
+    if not isinstance(url, str) or len(dumps(url)) > MAX_URL_BYTES:
         return False
     if url.startswith("/") and not url.startswith("//"):
         return True
@@ -99,7 +102,8 @@ class NotificationSerializer(serializers.ModelSerializer):
         if model is not None and hasattr(model, "get_absolute_url"):
             target = notification.target
             if target is not None:
-                return str(target.get_absolute_url())
+                url = str(target.get_absolute_url())
+                return url if len(dumps(url)) <= MAX_URL_BYTES else None
         link = notification.data.get("url") if isinstance(notification.data, dict) else None
         return link if _is_safe_link(link) else None
 
@@ -289,11 +293,16 @@ MAX_LIST_LIMIT = 100
 
 class MarkReadCommand(serializers.Serializer):
     id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    category = serializers.CharField(required=False, allow_null=True, default=None)
+    category = serializers.CharField(
+        required=False, allow_null=True, default=None, max_length=MAX_NAME_LENGTH
+    )
 
 
 class MarkAllReadCommand(serializers.Serializer):
-    category = serializers.CharField(required=False, allow_null=True, default=None)
+    # Bounded: an unknown category's error names it, and every reply must fit one frame.
+    category = serializers.CharField(
+        required=False, allow_null=True, default=None, max_length=MAX_NAME_LENGTH
+    )
 
 
 class MarkSeenCommand(MarkSeenSerializer):

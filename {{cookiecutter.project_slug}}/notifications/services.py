@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from notifications import bulk, categories, events, preferences, selectors, streams
+from notifications import bulk, categories, events, limits, preferences, selectors, streams
 from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind, Notification
 from notifications.serializers import (
     broadcast_payload,
@@ -109,7 +109,15 @@ class NotificationService:
         `_fold_into_groups`) gets their group updated instead of a new inbox row, pushed as
         `updated`; the others get a new open group, pushed as `created`.
         Users who turned this category's inbox off are left out; returns the rows stored.
+        A field over its limit (notifications/limits.py) is ContentTooLarge, a ValueError.
         """
+        limits.check_content(
+            title=title,
+            message=message,
+            data=data if data is not None else {},
+            group_key=group_key,
+            target_id=str(target.pk) if target is not None and target.pk is not None else "",
+        )
         recipient_ids = preferences.in_app_recipients(category, existing_user_ids(list(users)))
         actor_user = _actor(actor)
         now = timezone.now()
@@ -173,7 +181,11 @@ class NotificationService:
         data: dict[str, Any] | None = None,
         expires_at: datetime | None = None,
     ) -> Broadcast:
-        """Store one broadcast for every user and push it to every connected socket."""
+        """Store one broadcast for every user and push it to every connected socket.
+
+        A field over its limit (notifications/limits.py) is ContentTooLarge, a ValueError.
+        """
+        limits.check_content(title=title, message=message, data=data if data is not None else {})
         broadcast = Broadcast(
             category=category,
             level=_level_for(category, level),

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
 
-from notifications.models import Notification
+from notifications import limits
 from notifications.services import NotificationService
 from notifications.users import User
 from tasks.models import Comment, Task, TaskState
@@ -22,9 +22,6 @@ class Unset(enum.Enum):
 
 
 UNSET = Unset.UNSET
-# Longest title and message a notification stores (its model's limits).
-TITLE_LENGTH = Notification._meta.get_field("title").max_length or 200
-MESSAGE_LENGTH = Notification._meta.get_field("message").max_length or 2000
 # Distinct names looked up per comment: bounds the query and the fan-out of one comment.
 MAX_MENTIONS = 20
 # "@name" not preceded by a name character, so "bob@example.com" mentions nobody; the name
@@ -233,8 +230,13 @@ def _notify(
     if recipients:
         NotificationService.notify_many(
             recipients,
-            _shortened(message, MESSAGE_LENGTH),
-            title=_shortened(title, TITLE_LENGTH),
+            # Cut to what a notification may carry (notifications/limits.py).
+            limits.shortened(
+                message, length=limits.MAX_MESSAGE_LENGTH, size=limits.MAX_MESSAGE_BYTES
+            ),
+            title=limits.shortened(
+                title, length=limits.MAX_TITLE_LENGTH, size=limits.MAX_TITLE_BYTES
+            ),
             category=category,
             actor=actor,
             target=target,
@@ -245,8 +247,3 @@ def _notify(
 
 def _name(user: User | None) -> str:
     return user.get_username() if user is not None else "Someone"
-
-
-def _shortened(text: str, length: int) -> str:
-    """`text` cut to `length` characters, an ellipsis marking the cut."""
-    return text if len(text) <= length else text[: length - 1] + "\u2026"

@@ -634,7 +634,7 @@ async def test_sync_and_list_cost_more_than_a_ping(application, user, monkeypatc
 async def test_a_list_reply_is_bounded_in_bytes(application, user, settings):
     for number in range(5):
         await create(user, "x" * 1000, title=f"n{number}")
-    settings.NOTIFICATIONS_MAX_REPLY_BYTES = 3000
+    settings.NOTIFICATIONS_WS_MAX_MESSAGE_BYTES = consumers.REPLY_ENVELOPE_BYTES + 3000
     communicator, _ = await open_socket(application, user)
 
     reply = await command(communicator, action="list", request_id=1, limit=5)

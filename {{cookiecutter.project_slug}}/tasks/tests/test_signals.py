@@ -1,5 +1,6 @@
 """Which saves notify whom: the rules of signals.py, exercised through the services."""
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -205,6 +206,19 @@ def test_a_long_task_title_is_cut_to_fit_the_notification_title(user, other_user
     assert len(notification.title) == 200
     assert notification.title.endswith("\u2026")
     assert notification.target == task
+
+
+def test_a_comment_of_emoji_is_cut_to_what_a_notification_may_carry(user, other_user):
+    """5,000 emoji make 60 KB as JSON: the notification takes what fits one frame."""
+    task = services.create_task(actor=user, title="\U0001f600" * 200, assignee=other_user)
+
+    services.add_comment(task, actor=other_user, body="\U0001f600" * 5000)
+
+    assigned = Notification.objects.get(recipient=other_user)
+    comment = Notification.objects.get(recipient=user, category="comment")
+    assert comment.message == "\U0001f600" * 999 + "\u2026", "as many as 12,000 bytes hold"
+    assert assigned.title.endswith("\U0001f600\u2026")
+    assert len(json.dumps(assigned.title)) - 2 <= 1200
 
 
 def test_the_author_of_a_comment_is_not_notified(user, other_user):

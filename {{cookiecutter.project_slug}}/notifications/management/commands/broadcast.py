@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from notifications import events
 from notifications.categories import UnknownCategory
+from notifications.limits import ContentTooLarge
+from notifications.management.commands.notify import json_object
 from notifications.models import Level
 from notifications.services import NotificationService
 
@@ -18,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--category", default="system")
         parser.add_argument("--level", type=int, choices=Level.values)
         parser.add_argument("--title", default="")
+        parser.add_argument(
+            "--data", type=json_object, default=None, help='a JSON object, e.g. \'{"url": "/x"}\''
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -26,8 +31,9 @@ class Command(BaseCommand):
                 category=options["category"],
                 level=options["level"],
                 title=options["title"],
+                data=options["data"],
             )
-        except UnknownCategory as error:
+        except (UnknownCategory, ContentTooLarge) as error:
             raise CommandError(str(error)) from None
         # The push runs on a background thread: wait for it before the process exits.
         if not events.flush():

@@ -1,5 +1,7 @@
 """`manage.py notify <user> <message>`: store a notification for one user and push it."""
 
+import argparse
+import json
 from typing import Any
 
 from django.conf import settings
@@ -8,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from notifications import events
 from notifications.categories import UnknownCategory
+from notifications.limits import ContentTooLarge
 from notifications.models import Level
 from notifications.services import NotificationService
 
@@ -30,6 +33,9 @@ class Command(BaseCommand):
         parser.add_argument("--category", default="general")
         parser.add_argument("--level", type=int, choices=Level.values)
         parser.add_argument("--title", default="")
+        parser.add_argument(
+            "--data", type=json_object, default=None, help='a JSON object, e.g. \'{"url": "/x"}\''
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = find_user(options["user"])
@@ -40,8 +46,9 @@ class Command(BaseCommand):
                 category=options["category"],
                 level=options["level"],
                 title=options["title"],
+                data=options["data"],
             )
-        except UnknownCategory as error:
+        except (UnknownCategory, ContentTooLarge) as error:
             raise CommandError(str(error)) from None
         # The push runs on a background thread: wait for it before the process exits.
         if not events.flush():
@@ -60,3 +67,14 @@ def find_user(reference: str) -> Any:
     if user is None:
         raise CommandError(f"No user with username or id {reference!r}.")
     return user
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """The --data option: a JSON object, or a usage error that says so."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError('must be a JSON object, e.g. \'{"url": "/x"}\'')
+    return value

@@ -38,22 +38,24 @@ RUNTIME_SURFACE = """async () => {
 # Both directions of "declared exactly": a name missing from either side fails to compile, and
 # the error names it ('Type "true" is not assignable to type "unarchive"').
 SURFACE_CHECK = """import type * as Module from "./notifications.js";
-import type {{ ClientEvents, ClientOptions, NotificationClient }} from "./notifications.js";
 
 type Nothing<T> = [T] extends [never] ? true : T;
 type Exports = {exports};
 type Members = {members};
 type Options = {options};
 type Emitted = {emitted};
+type Client = Module.NotificationClient;
+type Option = keyof Module.ClientOptions;
+type Event = keyof Module.ClientEvents;
 
 export const undeclaredExports: Nothing<Exclude<Exports, keyof typeof Module>> = true;
 export const declaredNotExported: Nothing<Exclude<keyof typeof Module, Exports>> = true;
-export const undeclaredMembers: Nothing<Exclude<Members, keyof NotificationClient>> = true;
-export const declaredNotMembers: Nothing<Exclude<keyof NotificationClient, Members>> = true;
-export const undeclaredOptions: Nothing<Exclude<Options, keyof ClientOptions>> = true;
-export const declaredNotOptions: Nothing<Exclude<keyof ClientOptions, Options>> = true;
-export const undeclaredEvents: Nothing<Exclude<Emitted, keyof ClientEvents>> = true;
-export const declaredNotEmitted: Nothing<Exclude<keyof ClientEvents, Emitted>> = true;
+export const undeclaredMembers: Nothing<Exclude<Members, keyof Client>> = true;
+export const declaredNotMembers: Nothing<Exclude<keyof Client, Members>> = true;
+export const undeclaredOptions: Nothing<Exclude<Options, Option>> = true;
+export const declaredNotOptions: Nothing<Exclude<Option, Options>> = true;
+export const undeclaredEvents: Nothing<Exclude<Emitted, Event>> = true;
+export const declaredNotEmitted: Nothing<Exclude<Event, Emitted>> = true;
 """
 
 

@@ -216,3 +216,47 @@ def test_a_refused_position_ends_the_replay_and_reloads(page, sign_in, make_user
     # Out of replay mode: a new notification is live, so it is toasted.
     notify(username, "After the refused position")
     expect(page.locator(".toast").filter(has_text="After the refused position")).to_be_visible()
+
+
+# Frames as a server with two-part positions sends them, handed to the client's open socket;
+# its outgoing frames are captured instead of sent.
+FEED_POSITIONS = """() => {
+  const client = window.testClient;
+  const socket = client.socket;
+  const sent = [];
+  socket.send = (text) => sent.push(JSON.parse(text));
+  const deliver = (frame) =>
+    socket.dispatchEvent(new MessageEvent("message", { data: JSON.stringify(frame) }));
+  const counts = { unread: 1, unseen: 1, by_category: {} };
+  const created = (id, message) => ({
+    type: "notifications",
+    event: "created",
+    id,
+    payload: { notification: { id: 5, message }, counts },
+  });
+  const heartbeat = (last_id) => ({ type: "connection", event: "heartbeat", payload: { last_id } });
+  deliver(created("9:1", "first"));
+  // Newer, though smaller as text: only the order of arrival says so.
+  deliver(created("10:0", "second"));
+  deliver(created("9:1", "first again"));
+  const afterEvents = client.lastId;
+  deliver(heartbeat("10:0"));
+  const syncsWhenLevel = sent.length;
+  deliver(heartbeat("10:1"));
+  return { afterEvents, syncsWhenLevel, sent };
+}"""
+
+
+def test_positions_are_opaque_text_compared_only_for_equality(page, sign_in, make_user):
+    sign_in(make_user("knuth"))
+    page.evaluate(OPEN_CLIENT, {})
+    page.wait_for_function("window.testClient.state === 'online'")
+    # A server before two-part positions sends numbers: kept as their text.
+    assert isinstance(page.evaluate("window.testClient.lastId"), str)
+
+    result = page.evaluate(FEED_POSITIONS)
+    assert result["afterEvents"] == "10:0"
+    assert result["syncsWhenLevel"] == 0
+    assert result["sent"] == [{"action": "sync", "request_id": "sync", "since": "10:0"}]
+    created = page.evaluate("window.log.filter(([kind]) => kind === 'created')")
+    assert created == [["created", "first", False], ["created", "second", False]]

@@ -52,11 +52,17 @@ export interface Counts {
   by_category: Record<string, { unread: number; unseen: number }>;
 }
 
+/**
+ * A stream position, such as "12:3": opaque. Keep the last one seen, send it back as `since`,
+ * compare positions only for equality ("0" is the start of the stream).
+ */
+export type Position = string;
+
 export interface Frame<P = Record<string, unknown>> {
   type: "connection" | "notifications" | "reply" | "error";
   event: string;
   /** The stream position of an event frame; absent on connection, reply and error frames. */
-  id?: number;
+  id?: Position;
   /** Set on event frames: true when the event was replayed after a reconnect or a sync. */
   replayed?: boolean;
   payload: P;
@@ -73,7 +79,36 @@ export interface EventPayload {
   category?: string | null;
   up_to_id?: number;
   read_only?: boolean;
+  /** `revoked`: logged_out, password_changed or deactivated. */
   reason?: string;
+  /** `revoked`: the tag of the session that ended; null when every session of the user did. */
+  session?: string | null;
+}
+
+export interface ReadyPayload {
+  user_id: number;
+  counts: Counts;
+  /** The newest position of the user's stream. */
+  last_id: Position;
+}
+
+export interface SyncedPayload {
+  recovered: boolean;
+  count: number;
+  /** "sync" when the `sync` command asked for the replay; absent after ?since=. */
+  request_id?: string;
+}
+
+export interface ErrorPayload {
+  code: string;
+  message: string;
+  /** The request_id of the command refused; null when no command caused it. */
+  request_id: string | null;
+}
+
+/** Every reply carries the request_id of its command. */
+export interface ReplyPayload {
+  request_id: string | null;
 }
 
 export type ConnectionState = "connecting" | "online" | "offline" | "unauthorized" | "closed";
@@ -85,9 +120,10 @@ export interface StateDetail {
   code?: number | null;
   /** unauthorized: the HTTP status of the ticket request. */
   status?: number;
+  /** online: the ready frame's payload. */
   user_id?: number;
   counts?: Counts;
-  last_id?: number;
+  last_id?: Position;
 }
 
 export type StreamEvent =
@@ -106,13 +142,19 @@ export type StreamEvent =
 export interface ClientEvents {
   state: (state: ConnectionState, detail: StateDetail) => void;
   counts: (counts: Counts, frame: Frame) => void;
-  ready: (payload: { user_id: number; counts: Counts; last_id: number }, frame: Frame) => void;
-  synced: (payload: { recovered: boolean; count: number }, frame: Frame) => void;
-  /** The server could not replay everything: reload the list over REST. */
-  resync: (payload: { recovered: false; count: number }, frame: Frame) => void;
+  ready: (payload: ReadyPayload, frame: Frame<ReadyPayload>) => void;
+  synced: (payload: SyncedPayload, frame: Frame<SyncedPayload>) => void;
+  /**
+   * The server replayed nothing: the position was lost (`synced` with recovered false) or
+   * refused (an error frame). Reload the list over REST; the client carries on from the newest.
+   */
+  resync: (
+    payload: SyncedPayload | ErrorPayload,
+    frame: Frame<SyncedPayload> | Frame<ErrorPayload>,
+  ) => void;
   /** No frame for twice the heartbeat: the socket is replaced. */
   stale: (detail: { seconds: number }) => void;
-  error: (payload: { code: string; message: string; request_id: unknown }, frame: Frame) => void;
+  error: (payload: ErrorPayload, frame: Frame<ErrorPayload>) => void;
   /** Every stream event, after its own event. */
   event: (payload: EventPayload, frame: Frame<EventPayload>) => void;
 }
@@ -133,36 +175,61 @@ export interface ClientOptions {
   /** With getToken and ticketUrl: get a ticket with the token (default true). */
   ticketWithToken?: boolean;
   /** The stream position the page is up to date with; null starts from the newest. */
-  lastId?: number | null;
+  lastId?: Position | null;
   /** The server's NOTIFICATIONS_HEARTBEAT_SECONDS (25); silence for twice this reconnects. */
   heartbeatSeconds?: number;
+  /** Milliseconds: the first retry delay (500), doubled per failure up to maxDelay (30000). */
   minDelay?: number;
   maxDelay?: number;
+  /** Milliseconds a command waits for its reply (10000). */
   requestTimeout?: number;
+  /** Milliseconds a ticket request may take (5000); then the attempt fails and is retried. */
+  ticketTimeout?: number;
+}
+
+export interface ListParams {
+  category?: string;
+  unread?: boolean;
+  archived?: boolean;
+  /** The last notification id of the previous page. */
+  before?: number;
+  limit?: number;
 }
 
 export class NotificationClient {
   constructor(options?: ClientOptions);
+  /** The options given, over the defaults. */
+  readonly options: Required<ClientOptions>;
   readonly state: ConnectionState;
   /** The last stream position seen: reconnects ask from here. */
-  readonly lastId: number | null;
+  readonly lastId: Position | null;
+  /** The open or opening socket; null between attempts. */
+  readonly socket: WebSocket | null;
   /** Subscribe; returns the function that unsubscribes. */
   on<K extends StreamEvent | keyof ClientEvents>(event: K, listener: Listener<K>): () => void;
   off<K extends StreamEvent | keyof ClientEvents>(event: K, listener: Listener<K>): void;
   start(): void;
   stop(): void;
+  /** Reconnect at once when waiting to retry (the page is back online or visible). */
+  reconnectNow(): void;
+  /** Ask for every event after lastId; the client does it when a heartbeat shows it behind. */
+  sync(): void;
   /** Send a command; resolves with the reply frame, rejects with the error frame's message. */
-  request(action: string, params?: Record<string, unknown>): Promise<Frame>;
-  markRead(id: number): Promise<Frame>;
-  markAllRead(category?: string | null): Promise<Frame>;
-  markSeen(upTo?: number | null): Promise<Frame>;
-  archive(id: number): Promise<Frame>;
-  list(params?: {
-    category?: string;
-    unread?: boolean;
-    archived?: boolean;
-    before?: number;
-    limit?: number;
-  }): Promise<Frame<{ notifications: Notification[]; has_more: boolean }>>;
-  ping(): Promise<Frame>;
+  request(
+    action: string,
+    params?: Record<string, unknown>,
+  ): Promise<Frame<ReplyPayload & Record<string, unknown>>>;
+  markRead(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
+  markAllRead(
+    category?: string | null,
+  ): Promise<Frame<ReplyPayload & { marked: number; counts: Counts }>>;
+  /** Marks seen every inbox notification up to the id given, or all of them. */
+  markSeen(upTo?: number | null): Promise<Frame<ReplyPayload & { marked: number; counts: Counts }>>;
+  archive(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
+  /** Back to the inbox. */
+  unarchive(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
+  list(
+    params?: ListParams,
+  ): Promise<Frame<ReplyPayload & { notifications: Notification[]; has_more: boolean }>>;
+  ping(): Promise<Frame<ReplyPayload>>;
 }

@@ -3,9 +3,9 @@
  *
  * It authenticates with a one-time ticket from ws_auth/ (or a JWT, or the session), reconnects
  * with exponential backoff and jitter, and never loses an event: every event frame carries its
- * stream position (`id`); the client reconnects with ?since=<last position seen>, drops
- * duplicates by position, flags the events it replays (`frame.replayed`), and emits "resync"
- * when the server could not replay everything, so the page reloads its list over REST.
+ * stream position (`id`, an opaque string); the client reconnects with ?since=<last position
+ * seen>, drops duplicates by position, flags the events it replays (`frame.replayed`), and emits
+ * "resync" when the server could not replay everything, so the page reloads its list over REST.
  *
  *   import { NotificationClient } from "./notifications.js";
  *   const client = new NotificationClient({ ticketUrl: "/api/notifications/ws_auth/" });
@@ -42,6 +42,9 @@ const DEFAULTS = {
   minDelay: 500,
   maxDelay: 30000,
   requestTimeout: 10000,
+  // A ticket request still unanswered after this many milliseconds fails like a refused
+  // connection and is retried with backoff: a hung request must not leave the page offline.
+  ticketTimeout: 5000,
 };
 
 // Close codes of the README's table.
@@ -49,75 +52,108 @@ const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_TOO_MANY = 4429;
 const CLOSE_UNAVAILABLE = 4503;
 
+// Error frames the server sends just before it closes the socket: they answer no resume.
+const CLOSING_ERRORS = new Set([
+  "unauthorized",
+  "token_expired",
+  "session_ended",
+  "account_inactive",
+  "unavailable",
+  "too_many_sockets",
+  "too_many_commands",
+]);
+
+// The request_id of the `sync` command, which its `synced` frame or error frame carries.
+const SYNC_REQUEST = "sync";
+
 // Positions remembered to drop duplicates. Replays only hold positions newer than the last one
 // seen, so a bounded window is enough.
 const SEEN_LIMIT = 1000;
 
+/** A position as the client keeps it: opaque text (servers before "12:3" sent integers). */
+function position(value) {
+  return value === null || value === undefined ? null : String(value);
+}
+
 export class NotificationClient {
+  // Bumped by start(), stop() and every connection attempt. An attempt that resumes after an
+  // await (a token, a ticket) for an older generation gives up, so one socket is open at a time.
+  #generation = 0;
+  // Aborts the attempt in progress: its ticket request, on stop(), a newer attempt or a timeout.
+  #inFlight = null;
+  #stopped = true;
+  #attempt = 0;
+  #timer = null;
+  #watchdog = null;
+  #seen = new Set();
+  #pending = new Map();
+  #listeners = new Map();
+  #requestCount = 0;
+  // The newest position the server reported (ready, heartbeat).
+  #serverLastId = null;
+  // The resume under way: "connect" (?since=) or "sync" until its `synced` or error frame.
+  #resume = null;
+  #wake = () => this.reconnectNow();
+  #onVisibility = () => {
+    if (document.visibilityState === "visible") this.reconnectNow();
+  };
+
   constructor(options = {}) {
     this.options = { ...DEFAULTS, ...options };
-    this.lastId = this.options.lastId;
+    this.lastId = position(this.options.lastId);
     this.state = "closed";
-    this.stopped = true;
     this.socket = null;
-    this.attempt = 0;
-    this.timer = null;
-    this.watchdog = null;
-    this.seen = new Set();
-    this.pending = new Map();
-    this.listeners = new Map();
-    this.requestCount = 0;
-    // The newest id the server reported; reached once a catch-up completes.
-    this.serverLastId = null;
-    // True between a replay's start (?since= or sync) and its `synced` frame.
-    this.replaying = false;
-    this.wake = () => this.reconnectNow();
-    this.onVisibility = () => {
-      if (document.visibilityState === "visible") this.reconnectNow();
-    };
   }
 
   /** Subscribe to an event; returns the function that unsubscribes. */
   on(event, listener) {
-    if (!this.listeners.has(event)) this.listeners.set(event, new Set());
-    this.listeners.get(event).add(listener);
+    if (!this.#listeners.has(event)) this.#listeners.set(event, new Set());
+    this.#listeners.get(event).add(listener);
     return () => this.off(event, listener);
   }
 
   off(event, listener) {
-    this.listeners.get(event)?.delete(listener);
-  }
-
-  emit(event, ...args) {
-    for (const listener of [...(this.listeners.get(event) ?? [])]) {
-      try {
-        listener(...args);
-      } catch (error) {
-        // One failing listener must not stop the others or the client.
-        console.error(error);
-      }
-    }
+    this.#listeners.get(event)?.delete(listener);
   }
 
   start() {
-    if (!this.stopped) return;
-    this.stopped = false;
-    window.addEventListener("online", this.wake);
-    document.addEventListener("visibilitychange", this.onVisibility);
-    this.connect();
+    if (!this.#stopped) return;
+    this.#stopped = false;
+    window.addEventListener("online", this.#wake);
+    document.addEventListener("visibilitychange", this.#onVisibility);
+    this.#connect();
   }
 
   stop() {
-    this.stopped = true;
-    window.removeEventListener("online", this.wake);
-    document.removeEventListener("visibilitychange", this.onVisibility);
-    clearTimeout(this.timer);
-    clearTimeout(this.watchdog);
+    this.#stopped = true;
+    this.#generation += 1;
+    this.#inFlight?.abort();
+    window.removeEventListener("online", this.#wake);
+    document.removeEventListener("visibilitychange", this.#onVisibility);
+    clearTimeout(this.#timer);
+    clearTimeout(this.#watchdog);
     const socket = this.socket;
     this.socket = null;
     socket?.close(1000);
-    this.failPending("client stopped");
-    this.setState("closed");
+    this.#failPending("client stopped");
+    this.#setState("closed");
+  }
+
+  /** Reconnect now (back online, page visible again) when no socket is open or opening. */
+  reconnectNow() {
+    if (this.#stopped || this.state !== "offline") return;
+    clearTimeout(this.#timer);
+    this.#attempt = 0;
+    this.#connect();
+  }
+
+  /** Ask for every event after lastId; a heartbeat showing the client behind does it too. */
+  sync() {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN || this.#resume) return;
+    this.#resume = "sync";
+    const since = this.lastId ?? "0";
+    socket.send(JSON.stringify({ action: "sync", request_id: SYNC_REQUEST, since }));
   }
 
   /** Send a command and resolve with the reply frame carrying its request_id. */
@@ -126,14 +162,14 @@ export class NotificationClient {
     if (!socket || socket.readyState !== WebSocket.OPEN) {
       return Promise.reject(new Error(`${action}: not connected`));
     }
-    this.requestCount += 1;
-    const requestId = String(this.requestCount);
+    this.#requestCount += 1;
+    const requestId = String(this.#requestCount);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(requestId);
+        this.#pending.delete(requestId);
         reject(new Error(`${action}: no reply`));
       }, this.options.requestTimeout);
-      this.pending.set(requestId, { resolve, reject, timer });
+      this.#pending.set(requestId, { resolve, reject, timer });
       socket.send(JSON.stringify({ action, request_id: requestId, ...params }));
     });
   }
@@ -154,6 +190,10 @@ export class NotificationClient {
     return this.request("archive", { id });
   }
 
+  unarchive(id) {
+    return this.request("unarchive", { id });
+  }
+
   list(params = {}) {
     return this.request("list", params);
   }
@@ -164,121 +204,130 @@ export class NotificationClient {
 
   // Connection ----------------------------------------------------------------------------
 
-  async connect() {
-    this.setState("connecting");
+  async #connect() {
+    this.#generation += 1;
+    const generation = this.#generation;
+    this.#inFlight?.abort();
+    const attempt = new AbortController();
+    this.#inFlight = attempt;
+    this.#setState("connecting");
     let url;
     try {
-      url = await this.socketUrl();
+      url = await this.#socketUrl(attempt);
     } catch (error) {
+      if (generation !== this.#generation) return;
       if (error.status === 401 || error.status === 403) {
-        this.stopped = true;
-        this.setState("unauthorized", { status: error.status });
+        this.#stopped = true;
+        this.#setState("unauthorized", { status: error.status });
         return;
       }
-      this.retry();
+      // A refused or timed-out ticket request backs off like a refused socket.
+      this.#retry();
       return;
+    } finally {
+      if (this.#inFlight === attempt) this.#inFlight = null;
     }
-    if (this.stopped) return;
+    // stop(), start() or another attempt came first: this one opens nothing.
+    if (generation !== this.#generation) return;
     const socket = new WebSocket(url);
     this.socket = socket;
-    this.replaying = url.searchParams.has("since");
-    socket.addEventListener("open", () => this.feedWatchdog(socket));
+    this.#resume = url.searchParams.has("since") ? "connect" : null;
+    socket.addEventListener("open", () => this.#feedWatchdog(socket));
     socket.addEventListener("message", (message) => {
       if (socket !== this.socket) return;
-      this.feedWatchdog(socket);
-      this.receive(message.data);
+      this.#feedWatchdog(socket);
+      this.#receive(message.data);
     });
-    socket.addEventListener("close", (event) => this.closed(socket, event));
+    socket.addEventListener("close", (event) => this.#closed(socket, event));
   }
 
-  async socketUrl() {
+  async #socketUrl(attempt) {
     const url = new URL(this.options.url, window.location.href);
     if (url.protocol === "http:") url.protocol = "ws:";
     if (url.protocol === "https:") url.protocol = "wss:";
     const { getToken, ticketUrl, ticketWithToken } = this.options;
     if (ticketUrl && (!getToken || ticketWithToken)) {
       // A fresh ticket per attempt: tickets are single use and expire within seconds.
-      url.searchParams.set("uuid", await this.fetchTicket(getToken ? await getToken() : null));
+      const token = getToken ? await getToken() : null;
+      url.searchParams.set("uuid", await this.#fetchTicket(token, attempt));
     } else if (getToken) {
       url.searchParams.set("token", await getToken());
     }
-    if (this.lastId !== null) url.searchParams.set("since", String(this.lastId));
+    if (this.lastId !== null) url.searchParams.set("since", this.lastId);
     return url;
   }
 
-  async fetchTicket(token) {
+  async #fetchTicket(token, attempt) {
     const headers = { Accept: "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
-    const response = await fetch(this.options.ticketUrl, {
-      credentials: this.options.credentials,
-      headers,
-    });
-    if (!response.ok) {
-      const error = new Error(`ws_auth: HTTP ${response.status}`);
-      error.status = response.status;
-      throw error;
+    const timer = setTimeout(() => attempt.abort(), this.options.ticketTimeout);
+    try {
+      const response = await fetch(this.options.ticketUrl, {
+        credentials: this.options.credentials,
+        headers,
+        signal: attempt.signal,
+      });
+      if (!response.ok) {
+        const error = new Error(`ws_auth: HTTP ${response.status}`);
+        error.status = response.status;
+        throw error;
+      }
+      return (await response.json()).uuid;
+    } finally {
+      clearTimeout(timer);
     }
-    return (await response.json()).uuid;
   }
 
   /** Any frame proves the socket alive; silence past two heartbeats means it is not. */
-  feedWatchdog(socket) {
-    clearTimeout(this.watchdog);
-    this.watchdog = setTimeout(() => {
+  #feedWatchdog(socket) {
+    clearTimeout(this.#watchdog);
+    this.#watchdog = setTimeout(() => {
       if (socket !== this.socket) return;
-      this.emit("stale", { seconds: this.options.heartbeatSeconds * 2 });
+      this.#emit("stale", { seconds: this.options.heartbeatSeconds * 2 });
       // A half-open socket may never fire "close": drop it and reconnect from our position.
       this.socket = null;
       socket.close(4000);
-      this.failPending("connection stale");
-      if (!this.stopped) this.retry(null);
+      this.#failPending("connection stale");
+      if (!this.#stopped) this.#retry(null);
     }, this.options.heartbeatSeconds * 2000);
   }
 
-  closed(socket, event) {
+  #closed(socket, event) {
     if (socket !== this.socket) return;
     this.socket = null;
-    clearTimeout(this.watchdog);
-    this.failPending("connection closed");
-    if (this.stopped) return;
-    if (event.code === CLOSE_UNAUTHORIZED && this.attempt === 0) {
+    clearTimeout(this.#watchdog);
+    this.#failPending("connection closed");
+    if (this.#stopped) return;
+    if (event.code === CLOSE_UNAUTHORIZED && this.#attempt === 0) {
       // Refused credentials (an expired ticket or token): the next attempt fetches fresh ones
       // at once; a signed-out user stops at the ticket request. A second 4401 in a row backs
       // off like any failure.
-      this.attempt = 1;
-      this.setState("offline", { delay: 0, code: event.code });
-      this.connect();
+      this.#attempt = 1;
+      this.#setState("offline", { delay: 0, code: event.code });
+      this.#connect();
       return;
     }
     // 4429 (too many sockets or commands) and 4503 (Redis down) ask for the full backoff.
     if (event.code === CLOSE_TOO_MANY || event.code === CLOSE_UNAVAILABLE) {
-      this.attempt = Math.max(this.attempt, 3);
+      this.#attempt = Math.max(this.#attempt, 3);
     }
-    this.retry(event.code);
+    this.#retry(event.code);
   }
 
-  retry(code = null) {
+  #retry(code = null) {
     // Equal jitter: the delay doubles per failure, and half of it is random, so clients
     // dropped together by a server restart do not all come back in the same instant.
-    const ceiling = Math.min(this.options.maxDelay, this.options.minDelay * 2 ** this.attempt);
+    const ceiling = Math.min(this.options.maxDelay, this.options.minDelay * 2 ** this.#attempt);
     const delay = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-    this.attempt += 1;
-    this.setState("offline", { delay, code });
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.connect(), delay);
-  }
-
-  /** Reconnect now (back online, page visible again) when no socket is open or opening. */
-  reconnectNow() {
-    if (this.stopped || this.state !== "offline") return;
-    clearTimeout(this.timer);
-    this.attempt = 0;
-    this.connect();
+    this.#attempt += 1;
+    this.#setState("offline", { delay, code });
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#connect(), delay);
   }
 
   // Frames --------------------------------------------------------------------------------
 
-  receive(data) {
+  #receive(data) {
     let frame;
     try {
       frame = JSON.parse(data);
@@ -286,75 +335,98 @@ export class NotificationClient {
       return;
     }
     const payload = frame.payload ?? {};
-    this.settle(frame, payload);
-    if (typeof frame.id === "number") {
-      // A stream event seen before (live and then replayed) is dropped whole.
-      if (!this.remember(frame.id)) return;
-      frame.replayed = this.replaying;
+    // Positions are opaque text, compared only for equality; servers before "12:3" sent numbers.
+    if (frame.id !== undefined) frame.id = position(frame.id);
+    if (payload.last_id !== undefined) payload.last_id = position(payload.last_id);
+    this.#settle(frame, payload);
+    if (frame.id !== undefined && frame.id !== null) {
+      // A stream event seen before (live and then replayed) is dropped whole. The server sends
+      // positions in order, so the newest seen is the one to resume from.
+      if (!this.#remember(frame.id)) return;
+      this.lastId = frame.id;
+      frame.replayed = this.#resume !== null;
     }
     if (frame.type === "error") {
-      this.emit("error", payload, frame);
+      this.#emit("error", payload, frame);
+      if (this.#answersResume(payload)) {
+        this.#endResume({ recovered: false, count: 0 });
+        this.#emit("resync", payload, frame);
+      }
       return;
     }
-    if (payload.counts) this.emit("counts", payload.counts, frame);
+    if (payload.counts) this.#emit("counts", payload.counts, frame);
 
     switch (`${frame.type}/${frame.event}`) {
       case "connection/ready":
-        this.attempt = 0;
-        this.serverLastId = payload.last_id ?? null;
-        // Without ?since= there is nothing to replay: start from the server's newest id.
-        if (this.lastId === null) this.lastId = this.serverLastId;
-        this.setState("online", payload);
-        this.emit("ready", payload, frame);
+        this.#attempt = 0;
+        this.#serverLastId = payload.last_id ?? null;
+        // Without ?since= there is nothing to replay: start from the server's newest position.
+        if (this.lastId === null) this.lastId = this.#serverLastId;
+        this.#setState("online", payload);
+        this.#emit("ready", payload, frame);
         return;
       case "connection/heartbeat":
-        this.serverLastId = payload.last_id ?? this.serverLastId;
-        if (this.isBehind() && !this.replaying) this.sync();
+        this.#serverLastId = payload.last_id ?? this.#serverLastId;
+        this.#catchUp();
         return;
-      case "connection/synced":
-        this.replaying = false;
-        // Either everything missed was replayed, or the page reloads its list: both leave
-        // the page as new as the server.
-        this.advanceTo(this.serverLastId);
-        this.emit("synced", payload, frame);
-        if (!payload.recovered) this.emit("resync", payload, frame);
+      case "connection/synced": {
+        // A resume its error frame already ended is over (newer servers still close it with
+        // `synced`): only the listeners hear of this one.
+        const ending = this.#resume !== null;
+        if (ending) this.#endResume(payload);
+        this.#emit("synced", payload, frame);
+        if (ending && !payload.recovered) this.#emit("resync", payload, frame);
         return;
+      }
     }
     if (frame.type === "notifications") {
-      this.emit(frame.event, payload, frame);
-      this.emit("event", payload, frame);
+      this.#emit(frame.event, payload, frame);
+      this.#emit("event", payload, frame);
     }
   }
 
-  sync() {
-    const socket = this.socket;
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    this.replaying = true;
-    socket.send(JSON.stringify({ action: "sync", request_id: "sync", since: this.lastId ?? 0 }));
+  /** A heartbeat's position differs from ours: sync, unless that event was seen already. */
+  #catchUp() {
+    const newest = this.#serverLastId;
+    if (this.#resume !== null || newest === null || newest === this.lastId) return;
+    if (this.#seen.has(newest)) {
+      this.lastId = newest;
+      return;
+    }
+    this.sync();
   }
 
-  isBehind() {
-    return this.serverLastId !== null && (this.lastId === null || this.serverLastId > this.lastId);
+  /** An error frame answering the resume: the position was refused, so nothing was replayed. */
+  #answersResume(payload) {
+    if (this.#resume === "sync") return payload.request_id === SYNC_REQUEST;
+    if (this.#resume === "connect") {
+      return payload.request_id == null && !CLOSING_ERRORS.has(payload.code);
+    }
+    return false;
   }
 
-  /** True the first time a position is seen; the last position only moves forward. */
-  remember(id) {
-    if (this.seen.has(id)) return false;
-    this.seen.add(id);
-    if (this.seen.size > SEEN_LIMIT) this.seen.delete(this.seen.values().next().value);
-    this.advanceTo(id);
+  /**
+   * The replay is over. When it sent nothing (none missed, or a lost or refused position, which
+   * the page reloads over REST) the client carries on from the server's newest position.
+   */
+  #endResume({ recovered, count }) {
+    this.#resume = null;
+    if ((!recovered || !count) && this.#serverLastId !== null) this.lastId = this.#serverLastId;
+  }
+
+  /** True the first time a position is seen. */
+  #remember(id) {
+    if (this.#seen.has(id)) return false;
+    this.#seen.add(id);
+    if (this.#seen.size > SEEN_LIMIT) this.#seen.delete(this.#seen.values().next().value);
     return true;
   }
 
-  advanceTo(id) {
-    if (id !== null && (this.lastId === null || id > this.lastId)) this.lastId = id;
-  }
-
-  settle(frame, payload) {
+  #settle(frame, payload) {
     const requestId = payload.request_id ?? frame.request_id;
-    const request = requestId == null ? null : this.pending.get(String(requestId));
+    const request = requestId == null ? null : this.#pending.get(String(requestId));
     if (!request) return;
-    this.pending.delete(String(requestId));
+    this.#pending.delete(String(requestId));
     clearTimeout(request.timer);
     if (frame.type === "error") {
       const error = new Error(payload.message || payload.code);
@@ -365,16 +437,27 @@ export class NotificationClient {
     }
   }
 
-  failPending(reason) {
-    for (const request of this.pending.values()) {
+  #failPending(reason) {
+    for (const request of this.#pending.values()) {
       clearTimeout(request.timer);
       request.reject(new Error(reason));
     }
-    this.pending.clear();
+    this.#pending.clear();
   }
 
-  setState(state, detail = {}) {
+  #emit(event, ...args) {
+    for (const listener of [...(this.#listeners.get(event) ?? [])]) {
+      try {
+        listener(...args);
+      } catch (error) {
+        // One failing listener must not stop the others or the client.
+        console.error(error);
+      }
+    }
+  }
+
+  #setState(state, detail = {}) {
     this.state = state;
-    this.emit("state", state, detail);
+    this.#emit("state", state, detail);
   }
 }

@@ -3,9 +3,9 @@
 Notifications are created by separate `manage.py` processes, as a worker would create them,
 so they reach the server through Redis: the in-memory layer cannot cross processes.
 A missing redis-server or Chromium skips the tests, or fails them when
-NOTIFICATIONS_REQUIRE_SERVICES=1. axe-core is fetched from the npm registry at test time
-(`npm pack`, into a temporary folder): it is never served by the project. Screenshots go to
-`artifacts/screenshots/` (git-ignored).
+NOTIFICATIONS_REQUIRE_SERVICES=1. axe-core and TypeScript are fetched from the npm registry at
+test time (`npm pack`, into a temporary folder): the project neither serves nor depends on them.
+Screenshots go to `artifacts/screenshots/` (git-ignored).
 """
 
 import functools
@@ -35,6 +35,7 @@ from notifications.tests.servers import (
 PASSWORD = "centre-pass-123"
 SCREENSHOTS = PROJECT_DIR / "artifacts" / "screenshots"
 AXE_PACKAGE = "axe-core@4"
+TYPESCRIPT_PACKAGE = "typescript@5"
 ASGI_APPLICATION = "config.asgi:application"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -231,27 +232,44 @@ def sign_in(page: Any, live_url: str) -> Callable[..., None]:
     return sign_in_as
 
 
-@pytest.fixture(scope="package")
-def axe_source(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """axe-core's script, packed from the npm registry into a temporary folder."""
+def npm_pack(package: str, folder: Path, needed_for: str) -> tarfile.TarFile:
+    """The package's tarball from the npm registry, opened; skips (or fails) without npm."""
     npm = shutil.which("npm")
     if npm is None:
-        require_or_skip("npm is not installed: the accessibility checks need axe-core")
-    folder = tmp_path_factory.mktemp("axe")
+        require_or_skip(f"npm is not installed: {needed_for} needs {package}")
     result = subprocess.run(
-        [npm or "npm", "pack", AXE_PACKAGE, "--silent", "--pack-destination", str(folder)],
+        [npm or "npm", "pack", package, "--silent", "--pack-destination", str(folder)],
         capture_output=True,
         text=True,
         timeout=180,
         check=False,
     )
     if result.returncode != 0:
-        require_or_skip(f"npm pack {AXE_PACKAGE} failed: {result.stderr.strip()[-300:]}")
-    [tarball] = folder.glob("axe-core-*.tgz")
-    with tarfile.open(tarball) as archive:
+        require_or_skip(f"npm pack {package} failed: {result.stderr.strip()[-300:]}")
+    [tarball] = folder.glob("*.tgz")
+    return tarfile.open(tarball)
+
+
+@pytest.fixture(scope="package")
+def axe_source(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """axe-core's script, packed from the npm registry into a temporary folder."""
+    folder = tmp_path_factory.mktemp("axe")
+    with npm_pack(AXE_PACKAGE, folder, "the accessibility checks") as archive:
         member = archive.extractfile("package/axe.min.js")
-        assert member is not None, f"{tarball.name} holds no package/axe.min.js"
+        assert member is not None, f"{AXE_PACKAGE} holds no package/axe.min.js"
         return member.read().decode()
+
+
+@pytest.fixture(scope="package")
+def tsc(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The command running TypeScript's compiler, packed from the npm registry."""
+    node = shutil.which("node")
+    if node is None:
+        require_or_skip("node is not installed: the type checks need it")
+    folder = tmp_path_factory.mktemp("typescript")
+    with npm_pack(TYPESCRIPT_PACKAGE, folder, "the type checks") as archive:
+        archive.extractall(folder, filter="data")
+    return [node or "node", str(folder / "package" / "bin" / "tsc")]
 
 
 @pytest.fixture

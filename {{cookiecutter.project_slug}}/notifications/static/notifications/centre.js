@@ -403,6 +403,13 @@ function applyEvent(payload, frame) {
         setRead(item, true);
       });
       break;
+    case "broadcast_deleted":
+      forItems(payload.ids, "b", (item) => {
+        if (item.classList.contains("is-unread")) broadcastUnread = Math.max(0, broadcastUnread - 1);
+        item.remove();
+      });
+      updateEmpty();
+      break;
   }
   if (payload.counts) showCounts(payload.counts);
 }

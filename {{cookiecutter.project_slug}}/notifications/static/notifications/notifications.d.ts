@@ -137,6 +137,7 @@ export type StreamEvent =
   | "deleted"
   | "broadcast"
   | "broadcast_read"
+  | "broadcast_deleted"
   | "revoked";
 
 export interface ClientEvents {

@@ -167,6 +167,7 @@ async def test_the_six_events_come_back_after_redis_restarts(
     ).get("id") != after:
         caught_up.append(frame)
     assert_the_six_events(caught_up, changed, older, doomed)
+    for open_socket in (socket, survivor):
         await open_socket.close()
     assert "1011" not in server.log_text()
 

@@ -37,7 +37,8 @@ user = get_user_model().objects.get(username=username)
 try:
     NotificationService.create_notification(user, "too large", data={"blob": "x" * 100_000})
 except ValueError as error:
-    print(json.dumps({"error": str(error), "stored": Notification.objects.count()}))
+    stored = Notification.objects.filter(recipient=user).count()
+    print(json.dumps({"error": str(error), "stored": stored}))
 """
 
 # 100 notifications of about 10 KB each; prints their ids, oldest first.

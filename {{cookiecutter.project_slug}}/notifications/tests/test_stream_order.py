@@ -7,6 +7,7 @@ time, so nothing can interleave there).
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from http import HTTPStatus
 from typing import Any
 
@@ -17,11 +18,13 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import publisher
+from notifications import publisher, selectors, services
 from notifications.models import Broadcast, Event, EventKind
-from notifications.services import NotificationService
+from notifications.services import NotificationService, prune_events
+from notifications.streams import Position
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -254,3 +257,54 @@ def test_a_deleted_broadcast_is_an_event_and_is_not_replayed(api_client, user):
     assert body["last_id"] == "0:3"
     assert Broadcast.objects.get(pk=doomed.pk).deleted_at is not None
     assert Event.objects.filter(kind=EventKind.BROADCAST_DELETED).count() == 1
+
+
+def test_a_replay_during_pruning_is_complete_or_says_so(user, monkeypatch):
+    postgresql_only()
+    monkeypatch.setattr(services, "PRUNE_BATCH_SIZE", 2)
+    NotificationService.notify_many([user], "seed")
+    for number in range(199):
+        NotificationService.create_notification(user, f"n{number}")
+    Event.objects.filter(position__lte=150).update(created_at=timezone.now() - timedelta(days=9))
+    pruning_done = threading.Event()
+    verdicts: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+
+    def prune() -> None:
+        try:
+            prune_events(older_than=timezone.now() - timedelta(days=7))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            pruning_done.set()
+            connection.close()
+
+    def replay() -> None:
+        try:
+            while not pruning_done.is_set():
+                for since in (0, 40, 120, 150, 170):
+                    result = selectors.events_after(user, Position(since, 0), limit=500)
+                    places = [event.position for event, _ in result.events]
+                    if result.recovered:
+                        # Complete: every position after `since`, none missing.
+                        assert places == list(range(since + 1, 201)), (since, places[:5])
+                    verdicts.append((since, result.recovered))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=prune), threading.Thread(target=replay)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert errors == []
+    assert len(verdicts) > 10
+    # Once pruning ends, what it reached is refused and what it did not is replayed whole.
+    after = {
+        since: selectors.events_after(user, Position(since, 0), limit=500).recovered
+        for since in (0, 120, 150, 170)
+    }
+    assert after == {0: False, 120: False, 150: True, 170: True}

@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_MANY = 4429
 CLOSE_TRY_AGAIN = 4503
+# Live events a socket keeps while it waits for a missing one; past it, it reads the
+# database instead of holding more.
+MAX_EARLY_EVENTS = 1000
 # Largest client frame accepted; commands are tiny, so anything bigger is a mistake or abuse.
 # daphne refuses larger frames before they are queued (`manage.py serve`).
 MAX_FRAME_BYTES = 64 * 1024
@@ -115,6 +118,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     # cross in Redis) or while a replay runs, by stream and position.
     early: dict[str, dict[int, dict[str, Any]]]
     replaying = False
+    # Made on the first replay or catch-up only: most sockets never need one.
+    replaying_lock: asyncio.Lock | None = None
     # Fills a gap from the database when the missing push has not come by then.
     gap_timer: asyncio.TimerHandle | None = None
     # The session a session socket was opened with (closed when it ends), and its tag.
@@ -263,7 +268,11 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         Sent when it is the next of its stream; kept when it arrived early, dropped when it
         was sent already (by a replay): in order, with no gap, never twice.
         """
-        self.early[message["stream"]][message["position"]] = message
+        kept = self.early[message["stream"]]
+        if len(kept) >= MAX_EARLY_EVENTS:
+            # A gap this long will be read from the database anyway: keep memory bounded.
+            kept.clear()
+        kept[message["position"]] = message
         if not self.replaying:
             await self.release_early()
 
@@ -300,14 +309,21 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         """Send what the stream holds past this socket's position: a push that never came."""
         if self.replaying or not self.registered:
             return
-        self.replaying = True
-        try:
-            replay = await self.read_replay(self.position)
-            await self.send_replay(replay, request_id=None, announce=not replay.recovered)
-        except Exception:
-            logger.warning("Socket could not fill a gap from the database; it retries")
-        finally:
-            await self.release_early()
+        async with self.replay_lock():
+            self.replaying = True
+            try:
+                replay = await self.read_replay(self.position)
+                await self.send_replay(replay, request_id=None, announce=not replay.recovered)
+            except Exception:
+                logger.warning("Socket could not fill a gap from the database; it retries")
+            finally:
+                await self.release_early()
+
+    def replay_lock(self) -> asyncio.Lock:
+        """Keeps a client's `sync` and a catch-up from interleaving their frames."""
+        if self.replaying_lock is None:
+            self.replaying_lock = asyncio.Lock()
+        return self.replaying_lock
 
     async def send_event(self, message: dict[str, Any]) -> bool:
         """Send one live event; False when it closed the socket."""
@@ -386,17 +402,19 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         A position the server never handed out (ahead of the stream) gets an error frame and
         `synced` with `recovered: false`: the client reloads over REST and carries on.
         """
-        self.replaying = True
-        try:
+        async with self.replay_lock():
+            self.replaying = True
             try:
-                replay = await self.read_replay(since)
-            except InvalidPosition as error:
-                await self.send_frame(error_frame("invalid_params", str(error), request_id))
-                await self.send_frame(synced_frame(recovered=False, count=0, request_id=request_id))
-                return
-            await self.send_replay(replay, request_id=request_id, announce=True)
-        finally:
-            await self.release_early()
+                try:
+                    replay = await self.read_replay(since)
+                except InvalidPosition as error:
+                    await self.send_frame(error_frame("invalid_params", str(error), request_id))
+                    synced = synced_frame(recovered=False, count=0, request_id=request_id)
+                    await self.send_frame(synced)
+                    return
+                await self.send_replay(replay, request_id=request_id, announce=True)
+            finally:
+                await self.release_early()
 
     async def send_replay(
         self, replay: selectors.Replay, *, request_id: Any, announce: bool

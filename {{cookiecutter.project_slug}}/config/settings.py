@@ -265,6 +265,12 @@ NOTIFICATIONS_TICKET_TTL = env.int("NOTIFICATIONS_TICKET_TTL", default=30)
 NOTIFICATIONS_MAX_SOCKETS_PER_USER = env.int("NOTIFICATIONS_MAX_SOCKETS_PER_USER", default=20)
 # Largest WebSocket message daphne accepts (`manage.py serve`); commands are tiny.
 NOTIFICATIONS_WS_MAX_MESSAGE_BYTES = env.int("NOTIFICATIONS_WS_MAX_MESSAGE_BYTES", default=65536)
+# Unsent bytes past which a socket is not read until they are sent (`manage.py serve`): a
+# client that sends commands and never reads the replies waits instead of growing the server.
+NOTIFICATIONS_WS_SEND_BUFFER_BYTES = env.int("NOTIFICATIONS_WS_SEND_BUFFER_BYTES", default=65536)
+# Unsent bytes past which a socket is closed with 4008 and dropped: pushes to a client that
+# reads nothing. Above NOTIFICATIONS_MAX_REPLY_BYTES, so that one full reply fits.
+NOTIFICATIONS_WS_MAX_UNSENT_BYTES = env.int("NOTIFICATIONS_WS_MAX_UNSENT_BYTES", default=2097152)
 # Largest reply to one `list` or `sync` command; a larger replay answers recovered=false.
 NOTIFICATIONS_MAX_REPLY_BYTES = env.int("NOTIFICATIONS_MAX_REPLY_BYTES", default=524288)
 # Seconds between heartbeat frames that carry the newest stream position.

@@ -25,17 +25,18 @@ class SendBuffer:
     its `bufferSize` bytes unsent, and resumeProducing() once all of them went out. Past the
     soft limit the socket is not read any more: a client that sends commands without reading
     the replies waits for them (TCP back-pressure) instead of filling the server's memory.
-    Then `bufferSize` becomes the hard limit, so the next pause means that pushes alone (to a
-    client that reads nothing) passed it: the socket is closed with CLOSE_TOO_SLOW and, as the
-    close frame waits behind the unsent bytes, autobahn drops the connection when the closing
-    handshake is not done within its timeout (one second).
+    Then `bufferSize` becomes the hard limit, so a second pause means that what was still sent
+    (pushes to a client that reads nothing, replies to commands read before the first pause)
+    passed it: the socket is closed with CLOSE_TOO_SLOW and, as the close frame waits behind the
+    unsent bytes, autobahn drops the connection when the closing handshake is not done within
+    its timeout (one second).
     """
 
     def __init__(self, protocol: WebSocketProtocol, soft: int, hard: int) -> None:
         self.protocol = protocol
         self.transport = protocol.transport
         self.soft, self.hard = soft, hard
-        self.closing = False
+        self.paused = self.closing = False
         self.transport.bufferSize = soft
         # The HTTP channel that took the upgrade request is still the transport's producer;
         # it does nothing for a WebSocket, and a transport has one producer.
@@ -43,7 +44,8 @@ class SendBuffer:
         self.transport.registerProducer(self, True)
 
     def pauseProducing(self) -> None:
-        if self.transport.bufferSize == self.soft:
+        if not self.paused:
+            self.paused = True
             self.transport.pauseProducing()
             self.transport.bufferSize = self.hard
         elif not self.closing:
@@ -55,6 +57,7 @@ class SendBuffer:
             self.protocol.sendClose(code=CLOSE_TOO_SLOW)
 
     def resumeProducing(self) -> None:
+        self.paused = False
         self.transport.bufferSize = self.soft
         self.transport.resumeProducing()
 

@@ -270,8 +270,12 @@ NOTIFICATIONS_WS_MAX_MESSAGE_BYTES = env.int("NOTIFICATIONS_WS_MAX_MESSAGE_BYTES
 # the rest at their limits, each event frame stays under the message limit above (a larger
 # value needs a larger NOTIFICATIONS_WS_MAX_MESSAGE_BYTES; see notifications/limits.py).
 NOTIFICATIONS_MAX_DATA_BYTES = env.int("NOTIFICATIONS_MAX_DATA_BYTES", default=16384)
-# Largest replay sent at once, all its frames together; a larger one answers recovered=false.
-NOTIFICATIONS_MAX_REPLY_BYTES = env.int("NOTIFICATIONS_MAX_REPLY_BYTES", default=524288)
+# Unsent bytes past which a socket is not read until they are sent (`manage.py serve`): a
+# client that sends commands and never reads the replies waits instead of growing the server.
+NOTIFICATIONS_WS_SEND_BUFFER_BYTES = env.int("NOTIFICATIONS_WS_SEND_BUFFER_BYTES", default=65536)
+# Unsent bytes past which a socket is closed with 4008 and dropped: pushes to a client that
+# reads nothing. Above NOTIFICATIONS_MAX_REPLAY_BYTES, so that one whole replay fits.
+NOTIFICATIONS_WS_MAX_UNSENT_BYTES = env.int("NOTIFICATIONS_WS_MAX_UNSENT_BYTES", default=2097152)
 # Seconds between heartbeat frames that carry the newest stream position.
 NOTIFICATIONS_HEARTBEAT_SECONDS = env.int("NOTIFICATIONS_HEARTBEAT_SECONDS", default=25)
 # Largest replay sent to a socket at once, and largest page of `stream/`: a larger backlog

@@ -3,12 +3,14 @@
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.auth import AuthMiddlewareStack
+from channels.auth import AuthMiddleware
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from channels.sessions import CookieMiddleware, SessionMiddleware
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db import DatabaseError
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
@@ -16,7 +18,8 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from notifications import tickets
 
 # Scope keys this middleware sets besides "user": why a socket is anonymous, how it
-# authenticated ("token", "ticket" or "session"), whether the ticket store was unreachable, and
+# authenticated ("token", "ticket" or "session"), whether the database or the ticket store was
+# unreachable (the consumer closes with 4503, never a 500 at the handshake), and
 # when its access token expires (seconds since the epoch), so the consumer can close it then.
 AUTH_ERROR = "auth_error"
 AUTH_METHOD = "auth_method"
@@ -34,7 +37,7 @@ class NotificationsAuthMiddleware(BaseMiddleware):
 
     def __init__(self, inner: Any) -> None:
         super().__init__(inner)
-        self.session_auth = AuthMiddlewareStack(inner)
+        self.session_auth = CookieMiddleware(SessionMiddleware(SessionAuthMiddleware(inner)))
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         params = parse_qs(scope.get("query_string", b"").decode("latin-1"))
@@ -47,21 +50,36 @@ class NotificationsAuthMiddleware(BaseMiddleware):
 
         if token is not None:
             scope[AUTH_METHOD] = "token"
-            user, expires_at = await authenticate_token(token)
-            scope[EXPIRES_AT] = expires_at
             reason = "Invalid or expired access token."
         else:
             scope[AUTH_METHOD] = "ticket"
-            try:
-                user = await authenticate_ticket(ticket or "")
-            except tickets.TicketStoreUnavailable:
-                scope[AUTH_UNAVAILABLE] = True
-                user = None
             reason = "Invalid, expired or already used ticket."
+        user = None
+        try:
+            if token is not None:
+                user, scope[EXPIRES_AT] = await authenticate_token(token)
+            else:
+                # A ticket is spent even if the database then fails: the client's retry
+                # fetches a new one, as after any refusal.
+                user = await authenticate_ticket(ticket or "")
+        except (DatabaseError, tickets.TicketStoreUnavailable):
+            scope[AUTH_UNAVAILABLE] = True
         scope["user"] = user or AnonymousUser()
         if user is None:
             scope[AUTH_ERROR] = reason
         return await self.inner(scope, receive, send)
+
+
+class SessionAuthMiddleware(AuthMiddleware):
+    """channels' session authentication, except that an unreachable database (reading the
+    session or its user) marks the scope instead of failing the handshake with an HTTP 500."""
+
+    async def resolve_scope(self, scope: dict[str, Any]) -> None:
+        try:
+            await super().resolve_scope(scope)
+        except DatabaseError:
+            scope["user"]._wrapped = AnonymousUser()
+            scope[AUTH_UNAVAILABLE] = True
 
 
 @database_sync_to_async

@@ -40,6 +40,8 @@ logger = logging.getLogger(__name__)
 # Close codes, all in the private 4000-4999 range (browsers and daphne refuse 1013 and 1011
 # cannot be sent on purpose). The error frame before the close says why.
 CLOSE_UNAUTHORIZED = 4401
+# Sent by the server (`manage.py serve`), not this consumer: the client left too much unread.
+CLOSE_TOO_SLOW = 4008
 CLOSE_TOO_MANY = 4429
 CLOSE_TRY_AGAIN = 4503
 # Live events a socket keeps while it waits for a missing one; past it, it reads the
@@ -146,6 +148,15 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             # Whatever ended the socket, even a crash that skipped disconnect(): no heartbeat
             # or group membership outlives it.
             await self.release()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        if message["type"] == events.HANDLER_TYPE:
+            # channels runs close_old_connections before every handler, in the one thread the
+            # ORM uses; a push reads no rows, and must not wait there behind other sockets'
+            # queries. (database_sync_to_async closes stale connections on its own.)
+            await self.notify_event(message)
+            return
+        await super().dispatch(message)
 
     async def connect(self) -> None:
         self.joined = []

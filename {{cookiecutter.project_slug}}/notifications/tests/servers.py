@@ -1,5 +1,6 @@
 """Real server processes for live and browser tests: free ports, start, wait, stop."""
 
+import glob
 import http.client
 import json
 import os
@@ -108,6 +109,49 @@ class RedisServer:
         if self.process is not None:
             stop(self.process)
             self.process = None
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster that a test can stop and start again on the same port.
+
+    PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user.
+    """
+
+    def __init__(self) -> None:
+        candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not candidates:
+            require_or_skip("PostgreSQL server binaries are not installed")
+        self.bin_dir = Path(candidates[-1]).parent
+        self.port = free_port()
+        # Not under pytest's temp folder, which is private to root.
+        self.base = Path(tempfile.mkdtemp(prefix="live-postgres-"))
+        self.base.chmod(0o755)
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.base, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.pg("initdb", "-D", str(self.base / "data"), "-U", "postgres", "-A", "trust")
+
+    def url(self, database: str) -> str:
+        return f"postgres://postgres@{HOST}:{self.port}/{database}"
+
+    def pg(self, program: str, *args: str) -> None:
+        command = [*self.as_user, str(self.bin_dir / program), *args]
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.base} -c listen_addresses={HOST} -c fsync=off"
+        data, log = str(self.base / "data"), str(self.base / "log")
+        self.pg("pg_ctl", "-D", data, "-o", options, "-l", log, "-w", "start")
+
+    def stop(self) -> None:
+        """A fast shutdown: open connections are cut, as in a restart or a failover."""
+        self.pg("pg_ctl", "-D", str(self.base / "data"), "-m", "fast", "-w", "stop")
+
+    def remove(self) -> None:
+        command = [*self.as_user, str(self.bin_dir / "pg_ctl"), "-D", str(self.base / "data")]
+        subprocess.run([*command, "-m", "immediate", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(self.base, ignore_errors=True)
 
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"

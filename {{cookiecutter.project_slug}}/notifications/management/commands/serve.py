@@ -1,17 +1,113 @@
-"""`manage.py serve`: daphne with the WebSocket limits of this project's settings."""
+"""`manage.py serve`: daphne with this project's WebSocket limits, inbound and outbound."""
 
+import logging
 from typing import Any
 
+# daphne.cli first: importing daphne.server installs the asyncio reactor twisted must use.
 from daphne.cli import CommandLineInterface
+from daphne.server import Server
+from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from twisted.internet.interfaces import IPushProducer
+from zope.interface import implementer
+
+from notifications.consumers import CLOSE_TOO_SLOW
+
+logger = logging.getLogger(__name__)
+
+
+@implementer(IPushProducer)
+class SendBuffer:
+    """Keeps one socket's unsent bytes under the soft limit, or closes it past the hard one.
+
+    A twisted transport calls its producer's pauseProducing() when a write leaves more than
+    its `bufferSize` bytes unsent, and resumeProducing() once all of them went out. Past the
+    soft limit the socket is not read any more: a client that sends commands without reading
+    the replies waits for them (TCP back-pressure) instead of filling the server's memory.
+    Then `bufferSize` becomes the hard limit, so a second pause means that what was still sent
+    (pushes to a client that reads nothing, replies to commands read before the first pause)
+    passed it: the socket is closed with CLOSE_TOO_SLOW and, as the close frame waits behind the
+    unsent bytes, autobahn drops the connection when the closing handshake is not done within
+    its timeout (one second).
+    """
+
+    def __init__(self, protocol: WebSocketProtocol, soft: int, hard: int) -> None:
+        self.protocol = protocol
+        self.transport = protocol.transport
+        self.soft, self.hard = soft, hard
+        self.paused = self.closing = False
+        self.transport.bufferSize = soft
+        # The HTTP channel that took the upgrade request is still the transport's producer;
+        # it does nothing for a WebSocket, and a transport has one producer.
+        self.transport.unregisterProducer()
+        self.transport.registerProducer(self, True)
+
+    def pauseProducing(self) -> None:
+        if not self.paused:
+            self.paused = True
+            self.transport.pauseProducing()
+            self.transport.bufferSize = self.hard
+        elif not self.closing:
+            # Set first: writing the close frame calls pauseProducing again.
+            self.closing = True
+            logger.warning(
+                "Socket closed with %d: more than %d bytes unread", CLOSE_TOO_SLOW, self.hard
+            )
+            self.protocol.sendClose(code=CLOSE_TOO_SLOW)
+
+    def resumeProducing(self) -> None:
+        self.paused = False
+        self.transport.bufferSize = self.soft
+        self.transport.resumeProducing()
+
+    def stopProducing(self) -> None:
+        """The connection is gone; nothing to stop."""
+
+
+class BoundedServer(Server):
+    """daphne's server, with a SendBuffer on every WebSocket and the outbound limit lifted."""
+
+    def protocol_connected(self, protocol: Any) -> None:
+        super().protocol_connected(protocol)
+        if isinstance(protocol, WebSocketProtocol):
+            SendBuffer(
+                protocol,
+                soft=settings.NOTIFICATIONS_WS_SEND_BUFFER_BYTES,
+                hard=settings.NOTIFICATIONS_WS_MAX_UNSENT_BYTES,
+            )
+
+    async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
+        if not isinstance(protocol, WebSocketProtocol) or message["type"] != "websocket.send":
+            await super().handle_reply(protocol, message)
+            return
+        if protocol.state in (protocol.STATE_CLOSING, protocol.STATE_CLOSED):
+            # autobahn raises on a send once the close has begun; the frame could not arrive.
+            return
+        # autobahn checks what it sends against maxMessagePayloadSize too, which is the
+        # inbound --websocket-max-message-size: the server's own frames are bounded by what
+        # a write may store and by the consumer's paging (notifications/limits.py), and what
+        # a socket holds unsent by SendBuffer.
+        inbound, protocol.maxMessagePayloadSize = protocol.maxMessagePayloadSize, 0
+        try:
+            await super().handle_reply(protocol, message)
+        finally:
+            protocol.maxMessagePayloadSize = inbound
+
+
+class BoundedCommandLineInterface(CommandLineInterface):
+    server_class = BoundedServer
 
 
 class Command(BaseCommand):
     help = (
-        "Serve config.asgi with daphne. Messages over NOTIFICATIONS_WS_MAX_MESSAGE_BYTES are "
-        "refused before they are queued (the connection is dropped), and daphne's access "
-        "log, which would write query strings (tokens, tickets), stays off."
+        "Serve config.asgi with daphne. Client messages and frames over "
+        "NOTIFICATIONS_WS_MAX_MESSAGE_BYTES are refused before they are queued (the connection "
+        "is dropped); that limit applies to what clients send only, not to the server's own "
+        "frames. A socket with more than NOTIFICATIONS_WS_SEND_BUFFER_BYTES unsent is not read "
+        "until they are sent, and one past NOTIFICATIONS_WS_MAX_UNSENT_BYTES is closed with "
+        f"{CLOSE_TOO_SLOW}. daphne's access log, which would write query strings (tokens, "
+        "tickets), stays off."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -42,4 +138,4 @@ class Command(BaseCommand):
         ]
         if proxy_headers:
             argv.append("--proxy-headers")
-        CommandLineInterface().run([*argv, "config.asgi:application"])
+        BoundedCommandLineInterface().run([*argv, "config.asgi:application"])

@@ -14,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 
 from notifications import consumers
 from notifications.tests.live.conftest import PATIENCE, Daphne, LiveSocket, manage
-from notifications.tests.servers import stop
+from notifications.tests.servers import PostgresServer, stop
 
 pytestmark = pytest.mark.live
 
@@ -29,10 +29,32 @@ print(token)
 """
 
 
-async def refused(server: Daphne, query: str) -> tuple[dict, int]:
+# Credentials of every kind for `username` (created if need be): an access token, two one-time
+# tickets and a session key, signed with the live processes' key.
+CREDENTIALS = """
+import json
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.backends.db import SessionStore
+from rest_framework_simplejwt.tokens import AccessToken
+from notifications.tickets import issue_ticket
+user, _ = get_user_model().objects.get_or_create(username=username)
+session = SessionStore()
+session[SESSION_KEY] = str(user.pk)
+session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+session.create()
+token = str(AccessToken.for_user(user))
+tickets = [issue_ticket(user.pk) for _ in range(2)]
+print(json.dumps(dict(token=token, tickets=tickets, session=session.session_key)))
+"""
+
+
+async def refused(server: Daphne, query: str, cookie: str | None = None) -> tuple[dict, int]:
     """The error frame and the close code a refused socket gets."""
+    headers = {"Cookie": cookie} if cookie else None
     async with websockets_client.connect(
-        server.url(query), origin=server.origin, open_timeout=PATIENCE
+        server.url(query), origin=server.origin, open_timeout=PATIENCE, additional_headers=headers
     ) as connection:
         error = json.loads(await asyncio.wait_for(connection.recv(), PATIENCE))
         with pytest.raises(ConnectionClosed):
@@ -85,7 +107,7 @@ async def test_an_access_token_that_expires_closes_with_4401(start_daphne, creat
 def test_every_close_code_the_consumer_sends_is_in_the_readme():
     readme = (Path(consumers.__file__).resolve().parents[1] / "README.md").read_text()
     codes = [value for name, value in vars(consumers).items() if name.startswith("CLOSE_")]
-    assert sorted(codes) == [4401, 4429, 4503]
+    assert sorted(codes) == [4008, 4401, 4429, 4503]
     for code in codes:
         assert f"| **{code}** |" in readme
 
@@ -127,6 +149,33 @@ async def test_a_frame_over_the_size_limit_is_refused_by_daphne(start_daphne, cr
     await again.close()
 
 
+async def test_a_push_over_the_inbound_limit_arrives_whole(start_daphne, create_users, live_env):
+    user = create_users("lou")["lou"]
+    # An inbound limit below the largest frame a write may make: pushes must not be held to it.
+    server = start_daphne(NOTIFICATIONS_WS_MAX_MESSAGE_BYTES="8192")
+    socket = await LiveSocket.open(server, user["token"])
+    await socket.ready()
+
+    code = "from notifications import events\n"
+    code += "from notifications.services import NotificationService\n"
+    code += f"NotificationService.create_notification({user['id']}, 'big', data={{'x': 'y' * 12000}})\n"
+    code += "events.flush(30)\n"
+    manage(live_env, "shell", "-c", code)
+    raw = await asyncio.wait_for(socket.connection.recv(), PATIENCE)
+
+    # autobahn checks outgoing messages against the same maxMessagePayloadSize as incoming ones;
+    # `manage.py serve` lifts it for the server's own frames, so this push is not a 1011.
+    assert len(raw.encode()) > 8192
+    frame = json.loads(raw)
+    assert (frame["event"], frame["payload"]["notification"]["message"]) == ("created", "big")
+    pong = await asyncio.wait_for(
+        socket.connection.send(json.dumps({"action": "ping", "request_id": 1})), PATIENCE
+    )
+    assert pong is None
+    assert (await socket.next())["event"] == "pong"
+    await socket.close()
+
+
 async def test_deactivating_a_user_closes_their_sockets_with_4401(
     start_daphne, create_users, live_env
 ):
@@ -147,3 +196,42 @@ async def test_deactivating_a_user_closes_their_sockets_with_4401(
     assert revoked["payload"]["reason"] == "deactivated"
     assert error["payload"]["code"] == "session_ended"
     assert socket.close_code == consumers.CLOSE_UNAUTHORIZED
+
+
+async def test_a_handshake_while_the_database_is_down_closes_with_4503(live_env, tmp_path):
+    postgres = PostgresServer()
+    server = None
+    try:
+        postgres.start()
+        env = {**live_env, "DATABASE_URL": postgres.url("postgres")}
+        manage(env, "migrate", "--noinput")
+        credentials = json.loads(
+            manage(env, "shell", "-c", f"username = 'pat'\n{CREDENTIALS}").stdout.splitlines()[-1]
+        )
+        server = Daphne(env, tmp_path / "daphne.log")
+        ways = {
+            "token": (f"token={credentials['token']}", None),
+            "ticket": (f"uuid={credentials['tickets'][0]}", None),
+            "session": ("", f"sessionid={credentials['session']}"),
+        }
+
+        postgres.stop()
+        for way, (query, cookie) in ways.items():
+            error, code = await refused(server, query, cookie)
+            assert (way, error["payload"]["code"], code) == (way, "unavailable", 4503)
+        assert code == consumers.CLOSE_TRY_AGAIN
+
+        postgres.start()
+        ways["ticket"] = (f"uuid={credentials['tickets'][1]}", None)
+        for way, (query, cookie) in ways.items():
+            headers = {"Cookie": cookie} if cookie else None
+            async with websockets_client.connect(
+                server.url(query), origin=server.origin, additional_headers=headers
+            ) as connection:
+                ready = json.loads(await asyncio.wait_for(connection.recv(), PATIENCE))
+                assert (way, ready["event"]) == (way, "ready")
+        assert "Exception inside application" not in server.log_text()
+    finally:
+        if server is not None:
+            stop(server.process)
+        postgres.remove()

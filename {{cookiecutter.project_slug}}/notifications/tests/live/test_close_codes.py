@@ -158,7 +158,7 @@ async def test_a_push_over_the_inbound_limit_arrives_whole(start_daphne, create_
 
     code = "from notifications import events\n"
     code += "from notifications.services import NotificationService\n"
-    code += f"NotificationService.create_notification({user['id']}, 'big', data={{'x': 'y' * 12000}})\n"
+    code += f"NotificationService.create_notification({user['id']}, 'big', data=dict(x='y' * 12000))\n"
     code += "events.flush(30)\n"
     manage(live_env, "shell", "-c", code)
     raw = await asyncio.wait_for(socket.connection.recv(), PATIENCE)
@@ -168,10 +168,7 @@ async def test_a_push_over_the_inbound_limit_arrives_whole(start_daphne, create_
     assert len(raw.encode()) > 8192
     frame = json.loads(raw)
     assert (frame["event"], frame["payload"]["notification"]["message"]) == ("created", "big")
-    pong = await asyncio.wait_for(
-        socket.connection.send(json.dumps({"action": "ping", "request_id": 1})), PATIENCE
-    )
-    assert pong is None
+    await socket.connection.send(json.dumps({"action": "ping", "request_id": 1}))
     assert (await socket.next())["event"] == "pong"
     await socket.close()
 

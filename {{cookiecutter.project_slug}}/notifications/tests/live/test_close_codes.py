@@ -158,7 +158,8 @@ async def test_a_push_over_the_inbound_limit_arrives_whole(start_daphne, create_
 
     code = "from notifications import events\n"
     code += "from notifications.services import NotificationService\n"
-    code += f"NotificationService.create_notification({user['id']}, 'big', data=dict(x='y' * 12000))\n"
+    code += f"NotificationService.create_notification({user['id']}, 'big', "
+    code += "data=dict(x='y' * 12000))\n"
     code += "events.flush(30)\n"
     manage(live_env, "shell", "-c", code)
     raw = await asyncio.wait_for(socket.connection.recv(), PATIENCE)

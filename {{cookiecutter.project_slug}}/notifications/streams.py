@@ -17,6 +17,7 @@ stream would order commits too but leaves gaps a client cannot tell from lost ev
 A client's position names both streams, "<own>:<everyone>", and is opaque to clients.
 """
 
+import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from notifications.models import StreamHead
 
 # The head row of the broadcasts' stream; user ids start at 1.
 EVERYONE = 0
+# "<own>:<everyone>", each at most 18 digits (a 64-bit integer).
+POSITION_PATTERN = re.compile(r"([0-9]{1,18}):([0-9]{1,18})")
 # Head rows per statement: within database parameter limits (two per row).
 HEADS_PER_STATEMENT = 1000
 
@@ -51,12 +54,11 @@ class Position:
         value = str(text).strip()
         if value == "0":
             return cls()
-        own, separator, everyone = value.partition(":")
-        if not separator or not own.isdigit() or not everyone.isdigit():
+        # ASCII digits only: "²".isdigit() is true, but int() refuses it.
+        match = POSITION_PATTERN.fullmatch(value)
+        if match is None:
             raise InvalidPosition(f"{value[:40]!r} is not a stream position.")
-        if len(own) > 18 or len(everyone) > 18:
-            raise InvalidPosition(f"{value[:40]!r} is out of range.")
-        return cls(int(own), int(everyone))
+        return cls(int(match[1]), int(match[2]))
 
     def covers(self, other: "Position") -> bool:
         """True when every event up to `other` is also up to this position."""

@@ -336,7 +336,7 @@ async def test_a_gap_past_the_replay_limit_replays_nothing(application, user, se
     await communicator.disconnect()
 
 
-@pytest.mark.parametrize("since", ["yesterday", "-1", "3", "1:2:3", "1:x"])
+@pytest.mark.parametrize("since", ["yesterday", "-1", "3", "1:2:3", "1:x", "1:\u00b2", "\u0661:0"])
 async def test_a_bad_since_is_an_error_frame_and_the_resume_still_ends(application, user, since):
     communicator, _ = await open_socket(application, user, f"&since={since}")
 

@@ -69,7 +69,8 @@ def test_events_after_a_position_oldest_first_with_counts(api_client, user, othe
 
 
 @pytest.mark.parametrize(
-    "since", ["", "-1", "abc", "1.5", "²", "1:", ":1", "1:2:3", "1:-2", "9" * 19]
+    "since",
+    ["", "-1", "abc", "1.5", "²", "1:", ":1", "1:2:3", "1:-2", "9" * 19, "1:²", "\u0661:1"],
 )
 def test_a_since_that_is_not_a_position_is_400(api_client, since):
     response = api_client.get(EVENTS, {"since": since})

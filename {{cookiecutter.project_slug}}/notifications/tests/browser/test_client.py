@@ -248,7 +248,7 @@ FEED_POSITIONS = """() => {
 
 
 def test_positions_are_opaque_text_compared_only_for_equality(page, sign_in, make_user):
-    sign_in(make_user("knuth"))
+    sign_in(make_user("kahan"))
     page.evaluate(OPEN_CLIENT, {})
     page.wait_for_function("window.testClient.state === 'online'")
     # A server before two-part positions sends numbers: kept as their text.

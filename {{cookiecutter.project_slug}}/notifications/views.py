@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics
+from rest_framework import exceptions, generics, serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -338,9 +338,9 @@ class PreferencesView(WriteThrottleMixin, APIView):
 
     def update(self, request: Request, *, replace: bool) -> Response:
         # Counted before any entry is validated: a long list costs one 400, not one per entry.
-        changes = PreferenceChangeSerializer(
+        changes: serializers.ListSerializer[Any] = serializers.ListSerializer(
+            child=PreferenceChangeSerializer(),
             data=request.data,
-            many=True,
             max_length=preferences.max_changes(),
             error_messages={"max_length": "At most {max_length} entries: one per category."},
         )

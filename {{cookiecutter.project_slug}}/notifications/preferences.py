@@ -53,44 +53,43 @@ def update(user: UserRef, changes: list[dict[str, Any]], *, replace: bool) -> li
     """Apply `[{"category", "in_app"?, "email"?}, ...]` and return every category's channels.
 
     `replace=True` (PUT) sets the whole set: a category or channel left out goes back to its
-    default. `replace=False` (PATCH) changes only what the changes name. A change to a
-    mandatory category, an unknown category or a category named twice is a ValidationError,
-    and nothing is stored.
+    default. `replace=False` (PATCH) changes only the channels of the categories it names, so
+    concurrent PATCHes of other categories are all kept, and of one category the last one
+    wins. A change to a mandatory category, an unknown category or a category named twice is
+    a ValidationError, and nothing is stored.
     """
     user_id = user_id_of(user)
     _validate(changes)
+    given = {change["category"]: change for change in changes}
+    changeable = _changeable()
+    if replace:
+        # Every category is written: a channel left out goes back to NULL, its default.
+        wanted = {
+            name: {channel: given.get(name, {}).get(channel) for channel in CHANNELS}
+            for name in changeable
+        }
+    else:
+        wanted = {
+            name: {channel: change[channel] for channel in CHANNELS if channel in change}
+            for name, change in given.items()
+            if name in changeable and any(channel in change for channel in CHANNELS)
+        }
     with transaction.atomic():
-        stored = {
-            row.category: {"in_app": row.in_app, "email": row.email}
-            for row in NotificationPreference.objects.select_for_update().filter(user_id=user_id)
-        }
-        wanted = {} if replace else stored.copy()
-        for change in changes:
-            category = categories.get(change["category"])
-            channels = dict(wanted.get(category.name, {"in_app": None, "email": None}))
-            for channel in CHANNELS:
-                if channel in change:
-                    # Equal to the default: stored as NULL, so it follows later default changes.
-                    value = change[channel]
-                    channels[channel] = None if value == getattr(category, channel) else value
-            wanted[category.name] = channels
-        overrides = {
-            name: channels
-            for name, channels in wanted.items()
-            if any(value is not None for value in channels.values())
-        }
-        NotificationPreference.objects.filter(user_id=user_id).exclude(
-            category__in=list(overrides)
-        ).delete()
-        NotificationPreference.objects.bulk_create(
-            [
-                NotificationPreference(user_id=user_id, category=name, **channels)
-                for name, channels in overrides.items()
-            ],
-            update_conflicts=True,
-            unique_fields=["user", "category"],
-            update_fields=["in_app", "email"],
-        )
+        # One upsert per category, in name order: every write locks a user's rows in this
+        # order, so concurrent writes of overlapping categories wait instead of deadlocking.
+        for name in sorted(wanted):
+            _upsert(user_id, categories.get(name), wanted[name])
+        no_choice = Q(in_app__isnull=True, email__isnull=True)
+        if replace:
+            # Also the rows of categories no app registers any more, or made mandatory.
+            NotificationPreference.objects.filter(user_id=user_id).filter(
+                no_choice | ~Q(category__in=list(wanted))
+            ).delete()
+        else:
+            # Only rows this write locked: a choice set back to the default leaves no row.
+            NotificationPreference.objects.filter(
+                no_choice, user_id=user_id, category__in=list(wanted)
+            ).delete()
     return for_user(user_id)
 
 
@@ -142,6 +141,30 @@ def email_wanted() -> Q:
         | (Q(category__in=on_by_default) & ~Exists(chosen.filter(email=False)))
         | (Q(category__in=off_by_default) & Exists(chosen.filter(email=True)))
     )
+
+
+def _upsert(user_id: int, category: categories.Category, channels: dict[str, bool | None]) -> None:
+    """INSERT ... ON CONFLICT (user, category) DO UPDATE of the channels given, no others."""
+    # Equal to the default: stored as NULL, so it follows later default changes.
+    values = {
+        channel: None if value == getattr(category, channel) else value
+        for channel, value in channels.items()
+    }
+    NotificationPreference.objects.bulk_create(
+        [NotificationPreference(user_id=user_id, category=category.name, **values)],
+        update_conflicts=True,
+        unique_fields=["user", "category"],
+        update_fields=list(values),
+    )
+
+
+def max_changes() -> int:
+    """Most entries one PUT or PATCH may hold: one per registered category."""
+    return len(categories.all_categories())
+
+
+def _changeable() -> list[str]:
+    return [category.name for category in categories.all_categories() if not category.mandatory]
 
 
 def _chosen(override: NotificationPreference | None, channel: str, default: bool) -> bool:

@@ -6,6 +6,7 @@ Each method does its own scoped lookup: callers validate input and serialise the
 """
 
 import copy
+import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, models, transaction
+from django.db import models, router, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -34,9 +35,6 @@ BATCH_SIZE = 500
 PRUNE_BATCH_SIZE = 5000
 # Actors a group keeps, newest first: enough for "Alice, Bob and 3 others".
 MAX_GROUP_ACTORS = 5
-# Attempts to fold into groups. An attempt fails only when another create of the same group
-# committed during it, so this bounds the concurrent creates of one group that all succeed.
-GROUP_ATTEMPTS = 10
 
 
 class NotificationService:
@@ -169,6 +167,19 @@ class NotificationService:
                 + [(EventKind.UPDATED, recipient, payload) for recipient, payload in regrouped]
             )
         return notifications
+
+    @classmethod
+    def lock_recipients(cls, users: Iterable[UserRef], *, group_key: str = "") -> None:
+        """Take now the locks that later notifications to these users in this transaction take.
+
+        For a transaction that notifies the same users in several calls (a mention, then a
+        grouped comment): the group locks of `group_key`, then the users' stream heads, each
+        in ascending order, the order every single write takes them. Calls that follow wait
+        for nothing more, so the transaction cannot deadlock with another write.
+        """
+        user_ids = sorted({user_id_of(user) for user in users})
+        lock_groups(user_ids, group_key)
+        streams.lock_heads(user_ids)
 
     @classmethod
     def broadcast(
@@ -458,31 +469,56 @@ def _locked(notification_id: int, user_id: int, category: str | None = None) -> 
 # Grouping -----------------------------------------------------------------------------------
 
 
+def lock_groups(recipient_ids: Iterable[int], group_key: str) -> None:
+    """Take the group lock of each recipient and `group_key` until the transaction ends.
+
+    Every write that folds into a group takes its lock before it reads the open group, so
+    the creates of one group run one after the other, and the second one finds the first
+    one's group. On PostgreSQL each lock is a transaction-scoped advisory lock on a 64-bit
+    hash of recipient and key, taken in one statement in ascending order, before the write
+    reaches the stream heads (taken at events.send_on_commit): two fan-outs wait for each
+    other and never deadlock. SQLite runs one writer at a time, which serialises them too.
+    """
+    connection = transaction.get_connection(router.db_for_write(Notification))
+    if connection.vendor != "postgresql" or not group_key:
+        return
+    keys = sorted({_group_lock_key(recipient_id, group_key) for recipient_id in recipient_ids})
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), BATCH_SIZE):
+            # The subquery orders the locks; the outer one takes them in that order.
+            cursor.execute(
+                "SELECT count(pg_advisory_xact_lock(key)) FROM "
+                "(SELECT unnest(%s::bigint[]) AS key ORDER BY key) AS ordered",
+                [keys[start : start + BATCH_SIZE]],
+            )
+
+
+def _group_lock_key(recipient_id: int, group_key: str) -> int:
+    """A stable signed 64-bit hash: the same in every process and across restarts."""
+    digest = hashlib.blake2b(
+        f"{recipient_id}:{group_key}".encode(), digest_size=8, person=b"notif-group"
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def _fold_into_groups(
     template: Notification, recipient_ids: list[int]
 ) -> list[tuple[Notification, int | None]]:
     """Store `template` for each recipient, folded into their open group of its key.
 
     Returns each stored row with the id of the group row it replaces, None for a new group.
-    Two transactions creating the same group race on the `one_open_group_per_key`
-    constraint: the loser rolls back to its savepoint and tries again, and then finds the
-    winner's group, locked, and folds into it. A transaction that waited on a group row
-    another one replaced meanwhile finds no row, and loses the same race the same way.
+    The group locks (see `lock_groups`) make it the only write of these groups until it
+    commits, so the `one_open_group_per_key` constraint is never raced and no write retries.
     """
-    for attempt in range(1, GROUP_ATTEMPTS + 1):
-        try:
-            with transaction.atomic():
-                return _fold_once(template, sorted(recipient_ids))
-        except IntegrityError:
-            if attempt == GROUP_ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
+    ordered = sorted(recipient_ids)
+    lock_groups(ordered, template.group_key)
+    return _fold(template, ordered)
 
 
-def _fold_once(
+def _fold(
     template: Notification, recipient_ids: list[int]
 ) -> list[tuple[Notification, int | None]]:
-    """One attempt: a few queries per 500 recipients, none per recipient.
+    """A few queries per 500 recipients, none per recipient.
 
     A group that takes a notification is stored again under a new id, so lists ordered by
     id show it first and cursor pages stay exact; the old row is deleted in the same

@@ -80,7 +80,20 @@ def advance(recipients: Iterable[int | None], *, using: str | None = None) -> di
     same streams wait for each other instead of deadlocking. A transaction that calls this
     twice (for other streams) should keep that order across its calls, or make one call.
     """
-    counts = Counter(stream_of(recipient) for recipient in recipients)
+    return _bump(Counter(stream_of(recipient) for recipient in recipients), using=using)
+
+
+def lock_heads(recipients: Iterable[int | None], *, using: str | None = None) -> None:
+    """Lock the head rows of these streams until the transaction ends, positions unchanged.
+
+    For a transaction that writes to several streams in several calls: taking every head it
+    needs first, in ascending order, keeps the order advance() promises across its calls.
+    """
+    _bump(dict.fromkeys((stream_of(recipient) for recipient in recipients), 0), using=using)
+
+
+def _bump(counts: dict[int, int], *, using: str | None) -> dict[int, int]:
+    """Add counts[stream] to each stream's top, creating missing heads, in ascending order."""
     if not counts:
         return {}
     alias = using or router.db_for_write(StreamHead)

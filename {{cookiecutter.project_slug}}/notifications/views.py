@@ -5,7 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics
+from rest_framework import exceptions, generics, serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -337,7 +337,13 @@ class PreferencesView(WriteThrottleMixin, APIView):
         return self.update(request, replace=False)
 
     def update(self, request: Request, *, replace: bool) -> Response:
-        changes = PreferenceChangeSerializer(data=request.data, many=True)
+        # Counted before any entry is validated: a long list costs one 400, not one per entry.
+        changes: serializers.ListSerializer[Any] = serializers.ListSerializer(
+            child=PreferenceChangeSerializer(),
+            data=request.data,
+            max_length=preferences.max_changes(),
+            error_messages={"max_length": "At most {max_length} entries: one per category."},
+        )
         changes.is_valid(raise_exception=True)
         rows = preferences.update(signed_in_user(request), changes.validated_data, replace=replace)
         return Response(PreferenceSerializer(rows, many=True).data)

@@ -126,6 +126,12 @@ def notify_task_saved(task: Task, *, created: bool, before: TaskState | None) ->
 
     assigned_before = before.assignee_id if before is not None else None
     assigned = task.assignee_id is not None and (created or task.assignee_id != assigned_before)
+    moved = before is not None and task.status != before.status
+    if assigned and moved:
+        # Two notifications in one transaction: all its locks first, in the order writes take them.
+        NotificationService.lock_recipients(
+            [user_id for user_id in (task.created_by_id, task.assignee_id) if user_id is not None]
+        )
     if assigned and task.assignee_id not in notified:
         _notify(
             [task.assignee_id],
@@ -141,7 +147,7 @@ def notify_task_saved(task: Task, *, created: bool, before: TaskState | None) ->
         )
         notified.add(task.assignee_id)
 
-    if before is None or task.status == before.status:
+    if not moved:
         return
     completed = task.status == Task.Status.DONE
     status = task.get_status_display()
@@ -178,6 +184,14 @@ def notify_comment_added(comment: Comment) -> None:
         for user_id in mentioned_user_ids(comment.body)
         if user_id in on_task and user_id not in notified
     ]
+    grouped = [
+        user_id
+        for user_id in (task.created_by_id, task.assignee_id)
+        if user_id is not None and user_id not in notified and user_id not in mentioned
+    ]
+    group_key = f"task:{task.pk}:comments"
+    # Two notifications in one transaction: all its locks first, in the order writes take them.
+    NotificationService.lock_recipients([*mentioned, *grouped], group_key=group_key)
     _notify(
         mentioned,
         title=f"{name} mentioned you on {task}",
@@ -188,10 +202,8 @@ def notify_comment_added(comment: Comment) -> None:
         target=comment,
         data=data,
     )
-    notified.update(mentioned)
-
     _notify(
-        [user_id for user_id in (task.created_by_id, task.assignee_id) if user_id not in notified],
+        grouped,
         title=f"{name} commented on {task}",
         message=comment.body,
         kind="comment",
@@ -199,7 +211,7 @@ def notify_comment_added(comment: Comment) -> None:
         actor=author,
         target=comment,
         data=data,
-        group_key=f"task:{task.pk}:comments",
+        group_key=group_key,
     )
 
 

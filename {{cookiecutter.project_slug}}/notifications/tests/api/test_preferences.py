@@ -96,3 +96,25 @@ def test_bad_input_is_a_400_and_changes_nothing(api_client, method, body, fragme
     assert list(NotificationPreference.objects.values_list("category", "in_app", "email")) == [
         ("general", False, None)
     ]
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_list_longer_than_the_categories_is_one_short_400_before_any_entry_is_read(
+    api_client, method
+):
+    """60,000 bad entries (2.3 MB) cost one error, not one per entry."""
+    most = len(categories.all_categories())
+    body = [{"category": f"nope{index}", "email": "yes"} for index in range(60_000)]
+
+    response = getattr(api_client, method)(URL, body, format="json")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json() == {"non_field_errors": [f"At most {most} entries: one per category."]}
+    assert not NotificationPreference.objects.exists()
+
+
+def test_a_list_of_every_category_is_accepted(api_client):
+    body = [{"category": category.name} for category in categories.all_categories()]
+
+    assert api_client.put(URL, body, format="json").status_code == HTTPStatus.OK
+    assert api_client.patch(URL, body, format="json").status_code == HTTPStatus.OK

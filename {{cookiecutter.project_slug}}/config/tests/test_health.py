@@ -23,7 +23,7 @@ def test_readyz_checks_the_database_only_without_redis(client, settings):
     response = client.get("/readyz")
 
     assert response.status_code == HTTPStatus.OK
-    assert response.json() == {"status": "ready", "checks": {"database": "ok"}}
+    assert response.json() == {"status": "ready", "checks": {"database": "ok"}, "jobs": "inline"}
 
 
 def test_readyz_names_the_failing_service(client, monkeypatch):

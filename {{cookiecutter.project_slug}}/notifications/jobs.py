@@ -24,8 +24,8 @@ from django.db import (
     DatabaseError,
     InterfaceError,
     OperationalError,
-    close_old_connections,
     connection,
+    connections,
 )
 from django.utils import timezone
 
@@ -47,19 +47,31 @@ RETRY = {
 }
 
 
+def close_stale_connections() -> None:
+    """Close the connections that are broken or past CONN_MAX_AGE, as Django does around each
+    request; one inside a transaction is the caller's (a job run inline) and stays open."""
+    for each in connections.all(initialized_only=True):
+        if not each.in_atomic_block:
+            each.close_if_unusable_or_obsolete()
+
+
 def fresh_connections(job: Callable[..., Any]) -> Callable[..., Any]:
-    """Closes the worker's database connections that are broken or past CONN_MAX_AGE around
-    each job: a worker process lives for days, and Django does this only around requests."""
+    """Runs a job between two close_stale_connections(): a worker lives for days."""
 
     @wraps(job)
     def run(*args: Any, **kwargs: Any) -> Any:
-        close_old_connections()
+        close_stale_connections()
         try:
             return job(*args, **kwargs)
         finally:
-            close_old_connections()
+            close_stale_connections()
 
     return run
+
+
+def lock_key(name: str) -> int:
+    """The second key of a job's advisory lock: a stable 31-bit number from its name."""
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF
 
 
 @contextmanager
@@ -71,7 +83,7 @@ def run_alone(name: str) -> Iterator[bool]:
     that expires after the job time limit if its holder died.
     """
     if connection.vendor == "postgresql":
-        key = zlib.crc32(name.encode()) & 0x7FFFFFFF
+        key = lock_key(name)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [JOB_LOCK_KEY, key])
             held = bool(cursor.fetchone()[0])

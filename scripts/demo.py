@@ -2,7 +2,8 @@
 
 Runs on the embedded defaults (SQLite, in-memory channel layer). When `redis-server` is on
 PATH it starts one on a free loopback port, so `manage.py notify` from another shell reaches
-open sockets too.
+open sockets too. A Celery worker with beat runs the scheduled jobs beside the server; without
+Redis it has no broker and runs each job inline.
 """
 
 import os
@@ -62,7 +63,7 @@ def main() -> int:
     python = str(project / ".venv" / "bin" / "python")
 
     env = {**os.environ, "DEBUG": "true"}
-    redis = None
+    redis = worker = None
     if shutil.which("redis-server"):
         redis_port = free_port()
         redis = subprocess.Popen(
@@ -107,6 +108,13 @@ def main() -> int:
                 cwd=project,
                 env=env,
             )
+        celery = str(project / ".venv" / "bin" / "celery")
+        schedule = str(BUILD / "celerybeat-schedule")
+        worker = subprocess.Popen(
+            [celery, "-A", "config", "worker", "--beat", "--loglevel", "WARNING", "-s", schedule],
+            cwd=project,
+            env=env,
+        )
         base = f"http://{HOST}:{PORT}"
         print()
         print(f"Demo users (sign in at {base}/accounts/login/):")
@@ -122,6 +130,7 @@ def main() -> int:
         print(f"WebSocket:           ws://{HOST}:{PORT}/ws/notifications/?token=<access token>")
         redis_env = f"REDIS_URL={env['REDIS_URL']} " if redis is not None else ""
         print(f"Send one:  cd {project} && {redis_env}.venv/bin/python manage.py notify alice Hi")
+        print("Jobs (digests, pruning): a Celery worker with beat runs beside the server.")
         print()
         return subprocess.call(
             [python, "manage.py", "serve", "--bind", HOST, "--port", str(PORT)],
@@ -131,9 +140,10 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        if redis is not None:
-            redis.terminate()
-            redis.wait()
+        for process in (worker, redis):
+            if process is not None:
+                process.terminate()
+                process.wait()
 
 
 if __name__ == "__main__":

@@ -32,10 +32,16 @@ def test_local_compose_mounts_the_code_in_debug(cookies, options):
     assert web["environment"]["DEBUG"] == "true"
     assert web["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert web["environment"]["DATABASE_URL"].startswith("postgres://" if postgresql else "sqlite:")
-    assert set(services) == ({"web", "redis", "db"} if postgresql else {"web", "redis"})
-    assert set(web["depends_on"]) == set(services) - {"web"}
+    assert set(services) == (
+        {"web", "worker", "redis", "db"} if postgresql else {"web", "worker", "redis"}
+    )
+    assert set(web["depends_on"]) == set(services) - {"web", "worker"}
     for name in set(services) - {"web"}:
         assert services[name]["healthcheck"]["test"], name
+    worker = services["worker"]
+    assert worker["environment"] == web["environment"], "the jobs run with the web settings"
+    assert worker["command"][:5] == ["celery", "-A", "config", "worker", "--beat"]
+    assert worker["healthcheck"]["test"][-2:] == ["jobs_health", "--worker"]
 
 
 @pytest.mark.parametrize("options", DOCKER_SETS, ids=set_id)
@@ -44,9 +50,9 @@ def test_production_compose_takes_secrets_from_the_environment(cookies, options)
     services = compose["services"]
     postgresql = options["database"] == "postgresql"
     assert set(services) == (
-        {"migrate", "web", "scheduler", "redis", "db"}
+        {"migrate", "web", "worker", "beat", "redis", "db"}
         if postgresql
-        else {"migrate", "web", "scheduler", "redis"}
+        else {"migrate", "web", "worker", "beat", "redis"}
     )
 
     for name, service in services.items():
@@ -67,11 +73,14 @@ def test_production_compose_takes_secrets_from_the_environment(cookies, options)
     assert web["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     assert web["depends_on"]["redis"] == {"condition": "service_healthy"}
     assert web["healthcheck"]["test"] == ["CMD", "python", "deploy/healthcheck.py"]
-    scheduler = services["scheduler"]
-    assert scheduler["environment"] == web["environment"], "the jobs run with the web settings"
-    assert "send_notification_emails --every" in " ".join(scheduler["command"])
-    assert "prune_events --every" in " ".join(scheduler["command"])
-    assert scheduler["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    for name, role in (("worker", "worker"), ("beat", "beat")):
+        service = services[name]
+        assert service["environment"] == web["environment"], "the jobs run with the web settings"
+        assert service["command"][:4] == ["celery", "-A", "config", role], name
+        assert "jobs_health" in service["healthcheck"]["test"], name
+        assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert service["depends_on"]["redis"] == {"condition": "service_healthy"}
+    assert services["worker"]["healthcheck"]["test"][-1] == "--worker"
     assert all(port.startswith("127.0.0.1:") for port in web["ports"]), "only a local proxy"
     if postgresql:
         password = "${POSTGRES_PASSWORD:?"

@@ -11,6 +11,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from notifications import jobs
+
 # Seconds each check may take: a probe must answer before the load balancer gives up on it.
 CHECK_TIMEOUT = 3.0
 
@@ -29,8 +31,10 @@ async def readyz(request: HttpRequest) -> JsonResponse:
         checks |= {"cache": check_cache, "channel_layer": check_channel_layer}
     results = {name: await run_check(check) for name, check in checks.items()}
     ready = all(result == "ok" for result in results.values())
+    # Reported, not counted: a stopped worker must not take the web servers out of service.
+    jobs = await jobs_state()
     return JsonResponse(
-        {"status": "ready" if ready else "unavailable", "checks": results},
+        {"status": "ready" if ready else "unavailable", "checks": results, "jobs": jobs},
         status=200 if ready else 503,
     )
 
@@ -55,6 +59,24 @@ def check_cache() -> None:
     cache.set("readyz", "ok", timeout=10)
     if cache.get("readyz") != "ok":
         raise RuntimeError("the cache did not return what was stored")
+
+
+async def jobs_state() -> str:
+    """Whether workers run the heartbeat job: ok, inline (no broker), or stale and since when."""
+    if settings.JOBS_INLINE:
+        return "inline"
+    try:
+        age = await asyncio.wait_for(heartbeat_age(), CHECK_TIMEOUT)
+    except Exception as error:  # as for the checks: the body names the failure
+        return f"unavailable: {type(error).__name__}"
+    if age is None:
+        return "stale: no heartbeat yet"
+    if age > settings.JOBS_STALE_SECONDS:
+        return f"stale: last heartbeat {age:.0f} s ago"
+    return "ok"
+
+
+heartbeat_age = sync_to_async(jobs.heartbeat_age, thread_sensitive=False)
 
 
 async def check_channel_layer() -> None:

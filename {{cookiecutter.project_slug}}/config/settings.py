@@ -92,6 +92,9 @@ TEMPLATES = [
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-db-url
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+# A reused connection is checked before a request or a job uses it: a database restart or a cut
+# idle connection then costs one reconnect, not an error.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Concurrent writers queue instead of failing with "database is locked": a transaction
@@ -296,6 +299,49 @@ NOTIFICATIONS_EMAIL_DELAY_MINUTES = env.int("NOTIFICATIONS_EMAIL_DELAY_MINUTES",
 # Days an email's unsubscribe link keeps working.
 NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE_DAYS = env.int(
     "NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE_DAYS", default=90
+)
+
+# JOBS: Celery runs digests, pruning and background work (config/celery.py, notifications/jobs.py)
+# ------------------------------------------------------------------------------
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html
+# The broker is the project's Redis. Without REDIS_URL there is none: a job runs inline in the
+# process that queues it, and `make worker` (beat) runs the schedule in its own process.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")
+JOBS_INLINE = CELERY_BROKER_URL == "memory://"
+CELERY_TASK_ALWAYS_EAGER = JOBS_INLINE
+CELERY_TASK_IGNORE_RESULT = True
+# A job is acknowledged when it ends, so a worker that dies mid-job leaves it to another one;
+# every job is safe to run twice (notifications/jobs.py).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A job that hangs (a connection cut without a reset) is stopped, and its process replaced.
+CELERY_TASK_TIME_LIMIT = env.int("JOBS_TIME_LIMIT_SECONDS", default=900)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+# Workers and beat wait for Redis when it restarts instead of exiting.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_keepalive": True, "socket_connect_timeout": 5}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Seconds between runs of each scheduled job. A run still queued when the next one is due is
+# dropped (`expires`), so a stopped worker does not come back to a pile of them.
+JOBS_DIGEST_SECONDS = env.int("JOBS_DIGEST_SECONDS", default=60)
+JOBS_PRUNE_SECONDS = env.int("JOBS_PRUNE_SECONDS", default=3600)
+JOBS_HEARTBEAT_SECONDS = env.int("JOBS_HEARTBEAT_SECONDS", default=30)
+# `manage.py jobs_health` and /readyz call the jobs stale when no heartbeat ran for this long.
+JOBS_STALE_SECONDS = env.int("JOBS_STALE_SECONDS", default=3 * JOBS_HEARTBEAT_SECONDS)
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": task, "schedule": float(seconds), "options": {"expires": float(seconds)}}
+    for name, task, seconds in [
+        ("send-notification-emails", "notifications.jobs.send_digests", JOBS_DIGEST_SECONDS),
+        ("prune-events", "notifications.jobs.prune", JOBS_PRUNE_SECONDS),
+        ("heartbeat", "notifications.jobs.heartbeat", JOBS_HEARTBEAT_SECONDS),
+    ]
+}
+# Where beat keeps each job's last run, so a restart neither repeats nor skips one.
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "celerybeat-schedule")
 )
 
 # LOGGING

@@ -15,6 +15,9 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 RATES = dict.fromkeys(base.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "10000/min")
 REST_FRAMEWORK = {**base.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": RATES}
 SECURE_SSL_REDIRECT = False
+# Jobs run inline, whatever REDIS_URL says; the live job test runs a real worker and beat.
+CELERY_BROKER_URL = "memory://"
+JOBS_INLINE = CELERY_TASK_ALWAYS_EAGER = True
 # Unit tests render pages without running collectstatic; the live production test runs it and
 # serves the manifest storage of config.settings.
 STORAGES = {

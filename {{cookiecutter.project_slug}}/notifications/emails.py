@@ -19,7 +19,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -60,7 +60,13 @@ def due_notifications() -> NotificationQuerySet:
 
 
 def send_digests(*, mailer: BaseEmailBackend | None = None) -> DigestRun:
-    """Send each user with notifications due one digest; a failed send is retried next run."""
+    """Send each user with notifications due one digest; a failed send is retried next run.
+
+    A failure that belongs to one user (an address the mail libraries refuse, such as
+    `carol@` or one holding a line break, or a recipient the server rejects) is logged, counted
+    and skipped: the users after them still get theirs. A database error is not one user's: it
+    ends the run, for its scheduler to retry.
+    """
     due = due_notifications()
     user_ids = list(due.order_by("recipient_id").values_list("recipient_id", flat=True).distinct())
     sent = failed = 0
@@ -69,7 +75,9 @@ def send_digests(*, mailer: BaseEmailBackend | None = None) -> DigestRun:
             for user_id in user_ids:
                 try:
                     sent += send_digest(user_id, due, open_mailer)
-                except (smtplib.SMTPException, OSError):
+                except DatabaseError:
+                    raise
+                except Exception:
                     # The transaction rolled back: the rows stay due for the next run.
                     logger.exception("The digest to user %s was not sent.", user_id)
                     failed += 1

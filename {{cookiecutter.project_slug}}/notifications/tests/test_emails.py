@@ -193,6 +193,29 @@ def test_an_unreachable_mail_server_keeps_the_rows_due(user, settings):
     assert Notification.objects.get().emailed_at is None
 
 
+@pytest.mark.parametrize(
+    "bad_address",
+    ["carol@", "carol@example.com\nBcc: everyone@example.com", "carol@exa mple.com"],
+)
+def test_a_bad_address_is_counted_and_skipped_and_the_users_after_it_get_theirs(
+    mailbox, caplog, bad_address
+):
+    users = UserFactory.create_batch(50)
+    carol = users[10]
+    # As a bulk import or an old form could have stored it: the model does not validate it.
+    type(carol).objects.filter(pk=carol.pk).update(email=bad_address)
+    NotificationService.notify_many(users, "Invoice paid", category="payment")
+    age()
+
+    run = emails.send_digests()
+
+    assert (run.sent, run.failed) == (49, 1)
+    received = sorted(str(message["To"]) for message in mailbox.messages)
+    assert received == sorted(user.email for user in users if user != carol)
+    assert Notification.objects.get(recipient=carol).emailed_at is None
+    assert f"The digest to user {carol.pk} was not sent." in caplog.text
+
+
 # Unsubscribe ------------------------------------------------------------------------------
 
 

@@ -45,3 +45,68 @@ def test_a_forged_forwarded_for_header_does_not_reset_the_count(anonymous_client
     ]
 
     assert statuses[3] == HTTPStatus.TOO_MANY_REQUESTS
+
+
+# Revocation ----------------------------------------------------------------------------------
+
+
+def sign_in(client, password: str = "pw-alice-123") -> dict[str, str]:
+    response = client.post(
+        reverse("token_obtain_pair"), {"username": "alice", "password": password}, format="json"
+    )
+    assert response.status_code == HTTPStatus.OK
+    return response.json()
+
+
+def refresh(client, token: str):
+    return client.post(reverse("token_refresh"), {"refresh": token}, format="json")
+
+
+def inbox(client, access: str):
+    return client.get(reverse("notifications:user-list"), HTTP_AUTHORIZATION=f"Bearer {access}")
+
+
+def assert_refused(response) -> None:
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"]
+
+
+def test_a_password_change_revokes_earlier_tokens_and_a_new_sign_in_works(
+    anonymous_client, client, user
+):
+    old = sign_in(anonymous_client)
+    assert refresh(anonymous_client, old["refresh"]).status_code == HTTPStatus.OK
+    client.force_login(user)
+    new_password = "a-new-long-password-42"
+
+    client.post(
+        reverse("password_change"),
+        {
+            "old_password": "pw-alice-123",
+            "new_password1": new_password,
+            "new_password2": new_password,
+        },
+    )
+
+    assert_refused(refresh(anonymous_client, old["refresh"]))
+    assert_refused(inbox(anonymous_client, old["access"]))
+    new = sign_in(anonymous_client, new_password)
+    assert refresh(anonymous_client, new["refresh"]).status_code == HTTPStatus.OK
+    assert inbox(anonymous_client, new["access"]).status_code == HTTPStatus.OK
+
+
+def test_deactivating_a_user_refuses_their_tokens(anonymous_client, user):
+    tokens = sign_in(anonymous_client)
+    user.is_active = False
+    user.save()
+
+    assert_refused(refresh(anonymous_client, tokens["refresh"]))
+    assert_refused(inbox(anonymous_client, tokens["access"]))
+
+
+def test_a_deleted_users_refresh_token_is_a_401(anonymous_client, user):
+    tokens = sign_in(anonymous_client)
+    user.delete()
+
+    assert_refused(refresh(anonymous_client, tokens["refresh"]))

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",
     "accounts",
     "notifications",
 {%- if cookiecutter.include_example_domain == "y" %}
@@ -65,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -149,6 +152,25 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "{% if cookiecutter.include_demo_ui == "y" %}/{% else %}/api/{% endif %}"
 LOGOUT_REDIRECT_URL = LOGIN_URL
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# SIGN-IN LOCKOUT (django-axes): every door that checks a password
+# ------------------------------------------------------------------------------
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+# The sign-in page, the admin's and /api/token/ count failures in the database (shared by
+# every process); `manage.py axes_reset` or the admin's "Access attempts" lift a lockout.
+# Failed sign-ins, per account and per client address, that lock further ones out.
+AXES_FAILURE_LIMIT = env.int("SIGNIN_FAILURE_LIMIT", default=10)
+# Minutes a lockout lasts, counted from the latest failure (a guess during it restarts it).
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGNIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The address the API's rate limits use: X-Forwarded-For counts only past NUM_PROXIES.
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 
 # EMAIL (password reset links, notification digests)
 # ------------------------------------------------------------------------------

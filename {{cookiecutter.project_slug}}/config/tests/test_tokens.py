@@ -50,7 +50,7 @@ def test_a_forged_forwarded_for_header_does_not_reset_the_count(anonymous_client
 # Revocation ----------------------------------------------------------------------------------
 
 
-def sign_in(client, password: str = "pw-alice-123") -> dict[str, str]:
+def sign_in(client, password: str) -> dict[str, str]:
     response = client.post(
         reverse("token_obtain_pair"), {"username": "alice", "password": password}, format="json"
     )
@@ -75,7 +75,7 @@ def assert_refused(response) -> None:
 def test_a_password_change_revokes_earlier_tokens_and_a_new_sign_in_works(
     anonymous_client, client, user
 ):
-    old = sign_in(anonymous_client)
+    old = sign_in(anonymous_client, "pw-alice-123")
     assert refresh(anonymous_client, old["refresh"]).status_code == HTTPStatus.OK
     client.force_login(user)
     new_password = "a-new-long-password-42"
@@ -97,7 +97,7 @@ def test_a_password_change_revokes_earlier_tokens_and_a_new_sign_in_works(
 
 
 def test_deactivating_a_user_refuses_their_tokens(anonymous_client, user):
-    tokens = sign_in(anonymous_client)
+    tokens = sign_in(anonymous_client, "pw-alice-123")
     user.is_active = False
     user.save()
 
@@ -106,7 +106,7 @@ def test_deactivating_a_user_refuses_their_tokens(anonymous_client, user):
 
 
 def test_a_deleted_users_refresh_token_is_a_401(anonymous_client, user):
-    tokens = sign_in(anonymous_client)
+    tokens = sign_in(anonymous_client, "pw-alice-123")
     user.delete()
 
     assert_refused(refresh(anonymous_client, tokens["refresh"]))

@@ -50,9 +50,16 @@ class ProxyClient:
         self.cookies: dict[str, str] = {}
 
     def request(
-        self, method: str, path: str, form: dict[str, str] | None = None, *, https: bool = True
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        *,
+        https: bool = True,
+        json_body: dict[str, str] | None = None,
+        extra_headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], str]:
-        headers = {"Host": f"{HOST}:{self.port}"}
+        headers = {"Host": f"{HOST}:{self.port}", **(extra_headers or {})}
         if https:
             headers["X-Forwarded-Proto"] = "https"
         if self.cookies:
@@ -66,6 +73,9 @@ class ProxyClient:
                 "Origin": self.origin,
                 "Referer": f"{self.origin}{path}",
             }
+        if json_body is not None:
+            body = json.dumps(json_body)
+            headers["Content-Type"] = "application/json"
         connection = http.client.HTTPConnection(HOST, self.port, timeout=20)
         try:
             connection.request(method, path, body=body, headers=headers)
@@ -114,7 +124,8 @@ def production(live_env, tmp_path_factory) -> Iterator[dict[str, Any]]:
         require_or_skip("nginx is not installed (apt-get install nginx)")
     # The settings' own production defaults: only what a deployment must set is set here.
     env = {key: value for key, value in live_env.items() if key != "SECURE_SSL_REDIRECT"}
-    env |= {"STATIC_ROOT": str(tmp_path / "static"), "LOG_LEVEL": "INFO"}
+    # One nginx in front, which appends the client's address to X-Forwarded-For.
+    env |= {"STATIC_ROOT": str(tmp_path / "static"), "LOG_LEVEL": "INFO", "NUM_PROXIES": "1"}
     manage(env, "collectstatic", "--noinput")
     assert (tmp_path / "static" / "staticfiles.json").is_file()
     token = json.loads(manage(env, "shell", "-c", CREATE_USERS).stdout.splitlines()[-1])["token"]
@@ -239,3 +250,43 @@ async def notification_through_nginx(production: dict[str, Any]) -> dict[str, An
             if frame.get("event") == "created":
                 assert frame["payload"]["notification"]["id"] == notification_id
                 return frame
+
+
+def test_password_guessing_is_locked_out_on_every_door_through_nginx(production):
+    client = ProxyClient(production["nginx"].port)
+    client.get("/accounts/login/")
+    try:
+        # A forged X-Forwarded-For per guess: nginx appends the real address, which counts.
+        for attempt in range(20):
+            client.request(
+                "POST",
+                "/accounts/login/",
+                {"username": "nina", "password": f"wrong-{attempt}"},
+                extra_headers={"X-Forwarded-For": f"198.51.100.{attempt}"},
+            )
+
+        status, headers, page = client.request(
+            "POST", "/accounts/login/", {"username": "nina", "password": PASSWORD}
+        )
+        assert status == 429
+        assert "Too many failed sign-ins" in page
+        assert int(headers["Retry-After"]) > 0
+        assert "sessionid" not in client.cookies
+
+        # The same address at the other doors, with another account's right password.
+        admin = ProxyClient(production["nginx"].port)
+        admin.get("/admin/login/")
+        status, _, page = admin.request(
+            "POST", "/admin/login/", {"username": "sam", "password": PASSWORD}
+        )
+        assert status == 429
+        assert "Too many failed sign-ins" in page
+        status, headers, body = admin.request(
+            "POST", "/api/token/", json_body={"username": "sam", "password": PASSWORD}
+        )
+        assert status == 429
+        assert headers["Content-Type"] == "application/json"
+        assert json.loads(body)["detail"].startswith("Too many failed sign-ins")
+    finally:
+        manage(production["env"], "axes_reset")
+    client.sign_in("nina")

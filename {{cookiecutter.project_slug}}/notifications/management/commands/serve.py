@@ -4,7 +4,9 @@ import logging
 from typing import Any
 
 # daphne.cli first: importing daphne.server installs the asyncio reactor twisted must use.
+from daphne import server as daphne_server
 from daphne.cli import CommandLineInterface
+from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.server import Server
 from daphne.ws_protocol import WebSocketProtocol
 from django.conf import settings
@@ -65,8 +67,33 @@ class SendBuffer:
         """The connection is gone; nothing to stop."""
 
 
+class RawBodyRequest(WebRequest):
+    """daphne's request, without twisted's parsing of POSTed forms.
+
+    daphne hands Django the raw body and never reads what twisted parsed; but twisted answers a
+    multipart body it cannot parse with a bare 400 (no body, no content type) before Django
+    sees the request, where the API would answer its JSON error.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._parsePOSTFormSubmission = False
+
+
+class RawBodyHTTPFactory(HTTPFactory):
+    def buildProtocol(self, addr: Any) -> Any:
+        protocol = super().buildProtocol(addr)
+        protocol.requestFactory = RawBodyRequest
+        return protocol
+
+
 class BoundedServer(Server):
     """daphne's server, with a SendBuffer on every WebSocket and the outbound limit lifted."""
+
+    def run(self) -> None:
+        # Server.run() builds its HTTP factory from the name daphne.server imported.
+        daphne_server.HTTPFactory = RawBodyHTTPFactory  # type: ignore[misc]
+        super().run()
 
     def protocol_connected(self, protocol: Any) -> None:
         super().protocol_connected(protocol)

@@ -37,6 +37,7 @@ print(json.dumps(dict(token=str(AccessToken.for_user(nina)))))
 """
 ASSET = re.compile(r"""(?:src|href)="(/static/[^"]+)\"""")
 MODULE_IMPORT = re.compile(r"""from\s+["'](\.{1,2}/[^"']+)["']""")
+MARK_ALL_SEEN = "/api/notifications/user/mark_all_seen/"
 EXTERNAL = re.compile(r"""(?:src|href)=["']?(?:https?:)?//""")
 
 
@@ -290,3 +291,30 @@ def test_password_guessing_is_locked_out_on_every_door_through_nginx(production)
     finally:
         manage(production["env"], "axes_reset")
     client.sign_in("nina")
+
+
+def test_a_malformed_multipart_body_is_a_json_400(production):
+    # twisted would answer all three with a bare 400 before Django saw them (serve.py).
+    port = production["nginx"].port
+    expected = {"/api/token/": 400, "/api/token/refresh/": 400, MARK_ALL_SEEN: 200}
+    for path, status in expected.items():
+        connection = http.client.HTTPConnection(HOST, port, timeout=20)
+        try:
+            connection.request(
+                "POST",
+                path,
+                body=b"x",
+                headers={
+                    "Host": f"{HOST}:{port}",
+                    "X-Forwarded-Proto": "https",
+                    "Authorization": f"Bearer {production['token']}",
+                    "Content-Type": "multipart/form-data; boundary=xyz",
+                },
+            )
+            response = connection.getresponse()
+            body = response.read()
+        finally:
+            connection.close()
+        assert response.status == status, path
+        assert response.getheader("Content-Type") == "application/json", path
+        assert json.loads(body), path

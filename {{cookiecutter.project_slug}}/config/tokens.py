@@ -10,6 +10,8 @@ from http import HTTPStatus
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -57,6 +59,8 @@ class LockedOut(exceptions.APIException):
         self.wait = lockout_minutes() * 60
 
 
+# Tokens are credentials: no cache, shared or the browser's, may keep one.
+@method_decorator(never_cache, name="dispatch")
 class ThrottledTokenObtainPairView(TokenObtainPairView):
     """Answers 429 once django-axes has locked the account or the address out.
 
@@ -76,6 +80,7 @@ class ThrottledTokenObtainPairView(TokenObtainPairView):
             raise
 
 
+@method_decorator(never_cache, name="dispatch")
 class ThrottledTokenRefreshView(TokenRefreshView):
     serializer_class = RevocableTokenRefreshSerializer
     throttle_classes = [ClientAddressRateThrottle]

@@ -4,6 +4,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers
 from rest_framework.parsers import JSONParser
@@ -290,6 +292,8 @@ class BroadcastMarkReadView(WriteThrottleMixin, APIView):
         return Response(BroadcastSerializer(broadcast).data)
 
 
+# A ticket is a credential: no cache, shared or the browser's, may keep one.
+@method_decorator(never_cache, name="dispatch")
 class WebSocketTicketView(APIView):
     """Issues a one-time ticket for `ws/notifications/?uuid=`, for clients that cannot send a JWT.
 

@@ -55,6 +55,7 @@ def sign_in(client, password: str) -> dict[str, str]:
         reverse("token_obtain_pair"), {"username": "alice", "password": password}, format="json"
     )
     assert response.status_code == HTTPStatus.OK
+    assert "no-store" in response["Cache-Control"]
     return response.json()
 
 
@@ -76,7 +77,9 @@ def test_a_password_change_revokes_earlier_tokens_and_a_new_sign_in_works(
     anonymous_client, client, user
 ):
     old = sign_in(anonymous_client, "pw-alice-123")
-    assert refresh(anonymous_client, old["refresh"]).status_code == HTTPStatus.OK
+    refreshed = refresh(anonymous_client, old["refresh"])
+    assert refreshed.status_code == HTTPStatus.OK
+    assert "no-store" in refreshed["Cache-Control"]
     client.force_login(user)
     new_password = "a-new-long-password-42"
 

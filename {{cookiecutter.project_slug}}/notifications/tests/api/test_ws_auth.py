@@ -20,6 +20,7 @@ def test_ws_auth_issues_a_ticket_for_the_user(api_client, user, method):
     response = getattr(api_client, method)(WS_AUTH)
 
     assert response.status_code == HTTPStatus.OK
+    assert "no-store" in response["Cache-Control"]
     ticket = response.json()["uuid"]
     assert UUID(ticket)
     assert tickets.redeem_ticket(ticket) == user.id

@@ -148,8 +148,10 @@ def test_sign_in_assets_and_docs_through_nginx(production):
     assert status == 302
     assert headers["Location"].startswith("/accounts/login/")
     client.sign_in("nina")
-    status, _, centre = client.get("/")
+    status, headers, centre = client.get("/")
     assert status == 200
+    # Preload only with a year's max-age and the owner's consent (SECURE_HSTS_PRELOAD).
+    assert headers["Strict-Transport-Security"] == "max-age=3600; includeSubDomains"
     assert "Signed in as nina" in centre
 
     assets = assets_of(client, centre)

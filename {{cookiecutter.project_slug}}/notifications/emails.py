@@ -169,16 +169,25 @@ def build_digest(
 
 
 def unsubscribe_token(user_id: int, category_names: list[str]) -> str:
-    """A signed, URL-safe token that turns email off for these categories of this user."""
+    """A signed, URL-safe token that turns email off for these categories of this user.
+
+    It holds the time of the user's latest preference change, so that a later change (turning
+    email back on) voids it: an old email's link cannot undo the user's newer choice.
+    """
     return signing.dumps(
-        {"user": user_id, "categories": sorted(category_names)},
+        {
+            "user": user_id,
+            "categories": sorted(category_names),
+            "changed": preferences.last_change(user_id),
+        },
         salt=UNSUBSCRIBE_SALT,
         compress=True,
     )
 
 
 def read_unsubscribe_token(token: str) -> tuple[int, list[str]]:
-    """The user id and categories of a token; forged, malformed or expired is BadSignature."""
+    """The user id and categories of a token; forged, malformed, expired or outdated by a later
+    preference change is BadSignature."""
     max_age = timedelta(days=settings.NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE_DAYS)
     data = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=max_age)
     if not isinstance(data, dict):
@@ -188,6 +197,8 @@ def read_unsubscribe_token(token: str) -> tuple[int, list[str]]:
         raise signing.BadSignature("The token does not hold a user and categories.")
     if not get_user_model()._default_manager.filter(pk=user_id).exists():
         raise signing.BadSignature("The token's user no longer exists.")
+    if data.get("changed") != preferences.last_change(user_id):
+        raise signing.BadSignature("The user changed their preferences after this token.")
     return user_id, [name for name in names if isinstance(name, str)]
 
 

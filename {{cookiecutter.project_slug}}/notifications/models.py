@@ -321,3 +321,19 @@ class NotificationPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.category}: in_app={self.in_app} email={self.email}"
+
+
+class PreferenceChange(models.Model):
+    """When a user last changed their preferences: unsubscribe links signed before it are void.
+
+    Without it an old email's link would turn email off again after the user turned it back
+    on; the change may leave no preference row to date (a channel back at its default).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user_id} changed preferences at {self.changed_at}"

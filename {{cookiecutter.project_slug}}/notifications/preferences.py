@@ -11,9 +11,10 @@ from typing import Any, TypedDict
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
 from notifications import categories
-from notifications.models import NotificationPreference
+from notifications.models import NotificationPreference, PreferenceChange
 from notifications.users import UserRef, user_id_of
 
 CHANNELS = ("in_app", "email")
@@ -90,7 +91,31 @@ def update(user: UserRef, changes: list[dict[str, Any]], *, replace: bool) -> li
             NotificationPreference.objects.filter(
                 no_choice, user_id=user_id, category__in=list(wanted)
             ).delete()
+        record_change(user_id)
     return for_user(user_id)
+
+
+def record_change(user_id: int) -> None:
+    """Date the user's latest change (notifications/emails.py voids older unsubscribe links).
+
+    Last in the change's transaction: the user's row is the last lock it takes.
+    """
+    PreferenceChange.objects.bulk_create(
+        [PreferenceChange(user_id=user_id, changed_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["user"],
+        update_fields=["changed_at"],
+    )
+
+
+def last_change(user_id: int) -> str | None:
+    """When the user last changed their preferences, as text a signed token can hold."""
+    changed_at = (
+        PreferenceChange.objects.filter(user_id=user_id)
+        .values_list("changed_at", flat=True)
+        .first()
+    )
+    return changed_at.isoformat() if changed_at else None
 
 
 def turn_email_off(user: UserRef, category_names: Iterable[str]) -> list[str]:

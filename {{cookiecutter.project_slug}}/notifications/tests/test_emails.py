@@ -286,6 +286,30 @@ def test_an_expired_token_is_a_400_page(user, settings):
     assert email_of(user, "payment") is True
 
 
+def test_an_old_link_does_not_undo_a_later_opt_in(user, mailbox):
+    path = emailed_unsubscribe_path(user, mailbox)
+    assert Client().post(path).status_code == HTTPStatus.OK
+    assert email_of(user, "payment") is False
+    # The user turns email back on in their preferences.
+    preferences.update(user, [{"category": "payment", "email": True}], replace=False)
+
+    response = Client().post(path)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "This link does not work" in response.text
+    assert email_of(user, "payment") is True
+
+
+def test_the_link_works_while_the_preferences_are_unchanged(user, mailbox):
+    path = emailed_unsubscribe_path(user, mailbox)
+    before = preferences.last_change(user.pk)
+
+    assert Client().get(path).status_code == HTTPStatus.OK
+    assert preferences.last_change(user.pk) == before
+    assert Client().post(path).status_code == HTTPStatus.OK
+    assert email_of(user, "payment") is False
+
+
 def test_a_token_signed_for_another_purpose_is_refused(user):
     token = signing.dumps({"user": user.pk, "categories": ["payment"]})
 

@@ -17,7 +17,7 @@ def test_the_bell_counts_unseen_live_and_marks_seen_when_opened(
     turing = make_user("turing")
     sign_in_page(page, live_url, turing, path="/bell/")
     page.wait_for_function(
-        "document.querySelector('[data-notification-bell]').bell?.client?.state === 'online'"
+        "() => document.querySelector('[data-notification-bell]').bell?.client?.state === 'online'"
     )
     button = page.get_by_role("button", name="Notifications, unseen:")
     count = page.locator(".notification-bell__count")

@@ -41,10 +41,10 @@ def test_a_silent_socket_is_replaced_and_catches_up(page, sign_in, make_user, no
     sign_in(username)
     # Heartbeats come every 25 s; a client told they come every 0.5 s finds the socket silent.
     page.evaluate(OPEN_CLIENT, {"heartbeatSeconds": 0.5})
-    page.wait_for_function("window.log.some(([kind]) => kind === 'stale')")
-    page.wait_for_function("window.testClient.state === 'online'")
+    page.wait_for_function("() => window.log.some(([kind]) => kind === 'stale')")
+    page.wait_for_function("() => window.testClient.state === 'online'")
     notify(username, "After the watchdog")
-    page.wait_for_function("window.log.some(([kind]) => kind === 'created')")
+    page.wait_for_function("() => window.log.some(([kind]) => kind === 'created')")
     created = page.evaluate("window.log.filter(([kind]) => kind === 'created')")
     assert created == [["created", "After the watchdog", False]]
 
@@ -56,9 +56,9 @@ def test_a_page_made_visible_reconnects_at_once_and_unsubscribing_stops_events(
     sign_in(username)
     # A minute of backoff: only the visibility change can bring the socket back in time.
     page.evaluate(OPEN_CLIENT, {"minDelay": 60_000, "maxDelay": 60_000})
-    page.wait_for_function("window.testClient.state === 'online'")
+    page.wait_for_function("() => window.testClient.state === 'online'")
     page.evaluate("window.testClient.socket.close()")
-    page.wait_for_function("window.testClient.state === 'offline'")
+    page.wait_for_function("() => window.testClient.state === 'offline'")
 
     page.evaluate(
         """() => {
@@ -67,9 +67,9 @@ def test_a_page_made_visible_reconnects_at_once_and_unsubscribing_stops_events(
           document.dispatchEvent(new Event("visibilitychange"));
         }"""
     )
-    page.wait_for_function("window.testClient.state === 'online'")
+    page.wait_for_function("() => window.testClient.state === 'online'")
     notify(username, "Heard")
-    page.wait_for_function("window.log.some(([kind]) => kind === 'created')")
+    page.wait_for_function("() => window.log.some(([kind]) => kind === 'created')")
 
     page.evaluate("window.unsubscribe()")
     notify(username, "Not heard")
@@ -153,9 +153,9 @@ def test_stop_and_start_while_connecting_leave_one_socket_open(
         token = page.evaluate(ACCESS_TOKEN, [username, PASSWORD])
         page.evaluate(OPEN_GATED_CLIENT, TEST_SOCKET)
         page.evaluate("window.testClient.stop(); window.testClient.start()")
-        page.wait_for_function("window.gates.length === 2")
+        page.wait_for_function("() => window.gates.length === 2")
         page.evaluate("(token) => window.gates[1](token)", token)
-    page.wait_for_function("window.testClient.state === 'online'")
+    page.wait_for_function("() => window.testClient.state === 'online'")
 
     # The first attempt finishes now, for a client that was stopped and started since.
     if waiting_for == "ticket":
@@ -174,7 +174,7 @@ def test_a_ticket_request_that_hangs_is_given_up_and_retried(page, sign_in, make
     sign_in(username)
     held = hold_ticket_requests(page, 1)
     page.evaluate(OPEN_CLIENT, {"ticketTimeout": 300, "minDelay": 100})
-    page.wait_for_function("window.testClient.state === 'online'", timeout=5_000)
+    page.wait_for_function("() => window.testClient.state === 'online'", timeout=5_000)
     states = page.evaluate("window.log.filter(([kind]) => kind === 'state').map(([, s]) => s)")
     assert states == ["connecting", "offline", "connecting", "online"]
     assert len(held) == 1
@@ -202,8 +202,8 @@ def test_a_refused_position_ends_the_replay_and_reloads(page, sign_in, make_user
         page.evaluate("window.notificationClient.socket.close()")
     else:
         page.evaluate("window.notificationClient.sync()")
-    page.wait_for_function("window.resyncs.length === 1")
-    page.wait_for_function("window.notificationClient.state === 'online'")
+    page.wait_for_function("() => window.resyncs.length === 1")
+    page.wait_for_function("() => window.notificationClient.state === 'online'")
     # The client carries on from the server's newest position, not from the refused one.
     assert page.evaluate("window.notificationClient.lastId") not in (None, "not-a-position")
     page.evaluate(
@@ -250,7 +250,7 @@ FEED_POSITIONS = """() => {
 def test_positions_are_opaque_text_compared_only_for_equality(page, sign_in, make_user):
     sign_in(make_user("kahan"))
     page.evaluate(OPEN_CLIENT, {})
-    page.wait_for_function("window.testClient.state === 'online'")
+    page.wait_for_function("() => window.testClient.state === 'online'")
     # A server before two-part positions sends numbers: kept as their text.
     assert isinstance(page.evaluate("window.testClient.lastId"), str)
 

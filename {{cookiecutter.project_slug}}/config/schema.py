@@ -1,11 +1,14 @@
-"""OpenAPI additions: the error responses any operation may return, with their bodies.
+"""OpenAPI additions: the error responses any operation may return, and the category names.
 
 DRF and config/errors.py answer every error under /api/ with JSON; a postprocessing hook
 declares those answers on every operation, so a client generated from the schema, and the
-schema tests, know each body the API can send.
+schema tests, know each body the API can send. Categories are registered by apps at start-up,
+so their names are filled in when the schema is generated.
 """
 
 from typing import Any
+
+from notifications import categories
 
 ERROR = {
     "type": "object",
@@ -56,4 +59,24 @@ def add_error_responses(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]
                         },
                     },
                 )
+    return result
+
+
+# Request components whose `category` names a registered category (responses may hold
+# categories no app registers any more, so they stay free text).
+CATEGORY_INPUTS = {"PreferenceChange", "PatchedPreferenceChange"}
+
+
+def add_category_names(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every `category` the API takes, as an enum."""
+    names = sorted(category.name for category in categories.all_categories())
+    for methods in result.get("paths", {}).values():
+        for operation in methods.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "category":
+                    parameter["schema"] = {"type": "string", "enum": names}
+                    parameter.setdefault("description", "A registered category.")
+    schemas = result.get("components", {}).get("schemas", {})
+    for name in CATEGORY_INPUTS & set(schemas):
+        schemas[name]["properties"]["category"]["enum"] = names
     return result

@@ -1,8 +1,27 @@
-"""Cursor pagination on the id, shared by every list of the API."""
+"""Cursor pagination on the id, shared by every list of the API, and the lists' parameters."""
+
+from collections.abc import Iterable
+from typing import Any
 
 from rest_framework import exceptions
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
+
+# Query parameters of every list besides its filters: its page, and DRF's format override.
+PAGE_PARAMETERS = ("cursor", "page_size", "format")
+
+
+def reject_unknown_parameters(request: Request, known: Iterable[str]) -> None:
+    """A query parameter the endpoint does not take is a 400 naming it.
+
+    Ignored, a misspelt or unsupported filter (`?status=unread`) would answer the whole list
+    as if the filter applied.
+    """
+    taken = sorted(set(known))
+    unknown = sorted(set(request.query_params) - set(taken))
+    if unknown:
+        message = f"Unknown query parameter; this endpoint takes: {', '.join(taken)}."
+        raise exceptions.ValidationError({name: [message] for name in unknown})
 
 
 def is_number(text: str) -> bool:
@@ -32,6 +51,21 @@ class IdCursorPagination(CursorPagination):
                 {self.page_size_query_param: ["A positive integer is required."]}
             )
         return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.page_size,
+                }
+                parameter["description"] = (
+                    f"Results per page, 1 to {self.max_page_size}: a larger value is capped."
+                )
+        return parameters
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         cursor = super().decode_cursor(request)

@@ -197,6 +197,9 @@ class ArchivedSerializer(serializers.Serializer):
 
 
 @extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field(
+    {"type": "string", "pattern": r"^(0|[0-9]{1,18}:[0-9]{1,18})$", "example": "12:3"}
+)
 class PositionField(serializers.Field):  # type: ignore[type-arg]
     """A stream position as the server handed it out ("12:3"), or "0" for the start."""
 
@@ -213,7 +216,12 @@ class PositionField(serializers.Field):  # type: ignore[type-arg]
 
 
 class StreamQuerySerializer(serializers.Serializer):
-    since = PositionField(help_text='The last position seen ("12:3"); "0" for none.')
+    since = PositionField(
+        help_text=(
+            'The last position seen ("12:3"); "0" for none. A position ahead of the newest '
+            "event is a 400: positions come from this server, never from the client's count."
+        )
+    )
 
 
 class EventFrameSerializer(serializers.Serializer):

@@ -17,7 +17,11 @@ from rest_framework.views import APIView
 
 from notifications import categories, preferences, selectors, tickets
 from notifications.models import Broadcast, Notification
-from notifications.pagination import IdCursorPagination
+from notifications.pagination import (
+    PAGE_PARAMETERS,
+    IdCursorPagination,
+    reject_unknown_parameters,
+)
 from notifications.serializers import (
     ArchiveAllQuerySerializer,
     ArchivedSerializer,
@@ -57,7 +61,9 @@ class WriteThrottleMixin(APIView):
 def list_filters(
     request: Request, schema: type[ListQuerySerializer] = ListQuerySerializer
 ) -> dict[str, Any]:
-    """The validated query filters of a list; a bad value is a 400 naming the parameter."""
+    """The validated query filters of a list; a bad value, or an unknown parameter, is a 400
+    naming the parameter."""
+    reject_unknown_parameters(request, [*schema().fields, *PAGE_PARAMETERS])
     serializer = schema(data=request.query_params)
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
@@ -149,6 +155,7 @@ class StreamView(APIView):
 
     @extend_schema(parameters=[StreamQuerySerializer], responses=StreamSerializer)
     def get(self, request: Request) -> Response:
+        reject_unknown_parameters(request, [*StreamQuerySerializer().fields, "format"])
         query = StreamQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         user = signed_in_user(request)

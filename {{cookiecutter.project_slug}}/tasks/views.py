@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from notifications.pagination import IdCursorPagination
+from notifications.pagination import PAGE_PARAMETERS, IdCursorPagination, reject_unknown_parameters
 from notifications.throttling import ScopedRateThrottle
 from notifications.users import signed_in_user
 from tasks import selectors, services
@@ -61,6 +61,8 @@ class TaskListView(TaskWriteThrottleMixin, generics.ListAPIView):
     queryset = Task.objects.none()
 
     def get_queryset(self) -> QuerySet[Task]:
+        known = [*TaskListQuerySerializer().fields, *PAGE_PARAMETERS]
+        reject_unknown_parameters(self.request, known)
         query = TaskListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return selectors.tasks_visible_to(signed_in_user(self.request), **query.validated_data)
@@ -99,6 +101,7 @@ class TaskCommentListView(TaskWriteThrottleMixin, generics.ListAPIView):
     queryset = Comment.objects.none()
 
     def get_queryset(self) -> QuerySet[Comment]:
+        reject_unknown_parameters(self.request, PAGE_PARAMETERS)
         return selectors.comments_on(visible_task(self.request, self.kwargs["pk"]))
 
     @extend_schema(request=CommentInputSerializer, responses={201: CommentSerializer})

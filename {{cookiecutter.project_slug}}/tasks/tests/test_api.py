@@ -295,3 +295,14 @@ def test_the_schema_documents_task_lists_as_pages(api_client, path):
     page = components[reference.rsplit("/", 1)[-1]]
     assert {"next", "previous", "results"} <= set(page["properties"])
     assert {"cursor", "page_size"} <= {parameter["name"] for parameter in operation["parameters"]}
+
+
+def test_unknown_query_parameters_of_the_lists_are_a_400_naming_them(api_client, user):
+    task = TaskFactory(created_by=user)
+
+    tasks = api_client.get(f"{list_url()}?state=open")
+    comments = api_client.get(f"{comments_url(task)}?status=open&page_size=5")
+
+    assert tasks.status_code == comments.status_code == HTTPStatus.BAD_REQUEST
+    assert set(tasks.json()) == {"state"}
+    assert set(comments.json()) == {"status"}

@@ -353,3 +353,31 @@ def test_writes_are_throttled_and_reads_are_not(api_client, user, settings):
 
     assert statuses == [HTTPStatus.OK, HTTPStatus.OK, HTTPStatus.TOO_MANY_REQUESTS]
     assert api_client.get(url("user-detail", pk=notification.pk)).status_code == HTTPStatus.OK
+
+
+# Unknown query parameters -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "unknown"),
+    [
+        ("user-list", "status=unread", {"status"}),
+        ("user-list", "unread=true&sort=asc&order=id", {"sort", "order"}),
+        # Only notification lists have an archive.
+        ("broadcast-list", "archived=true", {"archived"}),
+        ("events", "since=0&after=3", {"after"}),
+    ],
+)
+def test_an_unknown_query_parameter_is_a_400_naming_it(api_client, name, query, unknown):
+    response = api_client.get(f"{url(name)}?{query}")
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert set(response.json()) == unknown
+    for messages in response.json().values():
+        assert messages[0].startswith("Unknown query parameter; this endpoint takes: ")
+
+
+def test_the_page_parameters_and_filters_are_known(api_client):
+    response = api_client.get(f"{LIST}?unread=false&archived=false&page_size=5&format=json")
+
+    assert response.status_code == HTTPStatus.OK

@@ -197,9 +197,6 @@ class ArchivedSerializer(serializers.Serializer):
 
 
 @extend_schema_field(OpenApiTypes.STR)
-@extend_schema_field(
-    {"type": "string", "pattern": r"^(0|[0-9]{1,18}:[0-9]{1,18})$", "example": "12:3"}
-)
 class PositionField(serializers.Field):  # type: ignore[type-arg]
     """A stream position as the server handed it out ("12:3"), or "0" for the start."""
 
@@ -215,13 +212,16 @@ class PositionField(serializers.Field):  # type: ignore[type-arg]
         return str(value)
 
 
+SINCE_HELP = (
+    'The last position seen ("12:3"); "0" for none. A position ahead of the newest event is a '
+    "400: positions come from this server, never from the client's count."
+)
+# What Position.parse accepts, for the schema.
+POSITION_SCHEMA_PATTERN = r"^(0|[0-9]{1,18}:[0-9]{1,18})$"
+
+
 class StreamQuerySerializer(serializers.Serializer):
-    since = PositionField(
-        help_text=(
-            'The last position seen ("12:3"); "0" for none. A position ahead of the newest '
-            "event is a 400: positions come from this server, never from the client's count."
-        )
-    )
+    since = PositionField(help_text=SINCE_HELP)
 
 
 class EventFrameSerializer(serializers.Serializer):

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import SAFE_METHODS
@@ -23,6 +23,8 @@ from notifications.pagination import (
     reject_unknown_parameters,
 )
 from notifications.serializers import (
+    POSITION_SCHEMA_PATTERN,
+    SINCE_HELP,
     ArchiveAllQuerySerializer,
     ArchivedSerializer,
     BroadcastSerializer,
@@ -153,7 +155,20 @@ class StreamView(APIView):
     NOTIFICATIONS_MAX_REPLAY_BYTES of events).
     """
 
-    @extend_schema(parameters=[StreamQuerySerializer], responses=StreamSerializer)
+    @extend_schema(
+        parameters=[
+            StreamQuerySerializer,
+            # The field's own schema says only "string": the format is stated here.
+            OpenApiParameter(
+                "since",
+                str,
+                required=True,
+                pattern=POSITION_SCHEMA_PATTERN,
+                description=SINCE_HELP,
+            ),
+        ],
+        responses=StreamSerializer,
+    )
     def get(self, request: Request) -> Response:
         reject_unknown_parameters(request, [*StreamQuerySerializer().fields, "format"])
         query = StreamQuerySerializer(data=request.query_params)

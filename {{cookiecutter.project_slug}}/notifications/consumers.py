@@ -313,6 +313,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     def gap_timed_out(self) -> None:
         self.gap_timer = None
+        self.start_catch_up()
+
+    def start_catch_up(self) -> None:
+        """Run catch_up beside the socket's dispatch; finished tasks are dropped first."""
         self.tasks = [task for task in self.tasks if not task.done()]
         self.tasks.append(asyncio.ensure_future(self.catch_up()))
 
@@ -558,8 +562,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         newest = beat.positions.get(self.user_id)
         if newest is not None and not self.position.covers(newest) and self.gap_timer is None:
             # A push this socket should have had never came (Redis lost it): fetch it.
-            self.tasks = [task for task in self.tasks if not task.done()]
-            self.tasks.append(asyncio.ensure_future(self.catch_up()))
+            self.start_catch_up()
         await self.send_frame(frame("connection", "heartbeat", {"last_id": str(self.position)}))
 
     async def end(self, code: str, message: str, close_code: int) -> None:

@@ -390,6 +390,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # dropped (`expires`), so a stopped worker does not come back to a pile of them.
 JOBS_DIGEST_SECONDS = env.int("JOBS_DIGEST_SECONDS", default=60)
 JOBS_PRUNE_SECONDS = env.int("JOBS_PRUNE_SECONDS", default=3600)
+# Until the expiry job runs, a user with an expired item is counted from rows, not read.
+JOBS_EXPIRY_SECONDS = env.int("JOBS_EXPIRY_SECONDS", default=60)
 JOBS_HEARTBEAT_SECONDS = env.int("JOBS_HEARTBEAT_SECONDS", default=30)
 # `manage.py jobs_health` and /readyz call the jobs stale when no heartbeat ran for this long.
 JOBS_STALE_SECONDS = env.int("JOBS_STALE_SECONDS", default=3 * JOBS_HEARTBEAT_SECONDS)
@@ -398,6 +400,7 @@ CELERY_BEAT_SCHEDULE = {
     for name, task, seconds in [
         ("send-notification-emails", "notifications.jobs.send_digests", JOBS_DIGEST_SECONDS),
         ("prune-events", "notifications.jobs.prune", JOBS_PRUNE_SECONDS),
+        ("expire-notifications", "notifications.jobs.expire", JOBS_EXPIRY_SECONDS),
         ("heartbeat", "notifications.jobs.heartbeat", JOBS_HEARTBEAT_SECONDS),
     ]
 }

@@ -73,11 +73,37 @@ class NotificationAdmin(admin.ModelAdmin):
     list_select_related = ["recipient"]
     date_hierarchy = "created_at"
     actions = ["mark_read"]
+    # Who receives it and its state change only through NotificationService, which keeps the
+    # stream and the counts with them: create with `manage.py notify` or the service.
+    readonly_fields = [
+        "recipient",
+        "category",
+        "created_at",
+        "seen_at",
+        "read_at",
+        "archived_at",
+        "deleted_at",
+        "expires_at",
+        "group_key",
+        "group_open",
+        "group_started_at",
+        "group_count",
+        "emailed_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     @admin.action(description="Mark selected notifications read")
     def mark_read(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
         marked = NotificationService.mark_read_by_ids(queryset.values_list("pk", flat=True))
         self.message_user(request, f"Marked {marked} notification(s) read.", messages.SUCCESS)
+
+    def delete_model(self, request: HttpRequest, obj: Notification) -> None:
+        NotificationService.delete_by_ids([obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
+        NotificationService.delete_by_ids(queryset.values_list("pk", flat=True))
 
 
 @admin.register(Broadcast)

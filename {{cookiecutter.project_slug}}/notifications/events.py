@@ -13,7 +13,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from notifications import bulk, publisher, selectors, streams
+from notifications import bulk, counters, publisher, streams
+from notifications.counters import CountChanges
 from notifications.models import Event, EventKind
 from notifications.serializers import dumps, split_frame
 
@@ -32,28 +33,38 @@ def user_group(user_id: int) -> str:
     return f"notifications_{user_id}"
 
 
-def send_on_commit(kind: str, payloads: Sequence[tuple[int | None, dict[str, Any]]]) -> list[Event]:
+def send_on_commit(
+    kind: str,
+    payloads: Sequence[tuple[int | None, dict[str, Any]]],
+    *,
+    counts: CountChanges | None = None,
+) -> list[Event]:
     """Store one event per (recipient, payload) now, publish them once the transaction commits.
 
     A recipient of None stores one event of every user's stream (a broadcast). Call it inside
-    the write's transaction.
+    the write's transaction, with what the write changed in its recipients' counts.
     """
-    return send_all_on_commit([(kind, recipient, payload) for recipient, payload in payloads])
+    return send_all_on_commit(
+        [(kind, recipient, payload) for recipient, payload in payloads], counts=counts
+    )
 
 
-def send_all_on_commit(changes: Sequence[Change]) -> list[Event]:
+def send_all_on_commit(
+    changes: Sequence[Change], *, counts: CountChanges | None = None
+) -> list[Event]:
     """Store every change as an event of its recipient's stream, in order; publish on commit.
 
-    The streams' head rows are locked until the transaction ends (see streams.advance): a
-    write that stores events for several users does it in one call, so its locks are taken in
-    one fixed order.
+    The streams' head rows take the positions and the write's changes to the counts in one
+    statement, and stay locked until the transaction ends (see streams.advance): a write that
+    stores events for several users does it in one call, so its locks are taken in one fixed
+    order, and the counts it reads back are the ones its frames carry.
     """
     if not changes:
         return []
     recipients = [recipient for _, recipient, _ in changes]
-    tops = streams.advance(recipients)
+    heads = streams.advance(recipients, changes=counts)
     # The events of a stream take the positions just below its new top, in order.
-    taken = dict(tops)
+    taken = {stream: head.top for stream, head in heads.items()}
     for recipient in recipients:
         taken[streams.stream_of(recipient)] -= 1
     template = Event(created_at=timezone.now())
@@ -67,14 +78,16 @@ def send_all_on_commit(changes: Sequence[Change]) -> list[Event]:
         row.position = taken[stream]
         rows.append(row)
     stored = bulk.insert_all(rows)
-    transaction.on_commit(lambda: publish(stored))
+    transaction.on_commit(lambda: publish(stored, heads))
     return stored
 
 
-def publish(stored: list[Event]) -> None:
-    """Build each event's frame once, with its recipient's counts read now, and send it."""
-    user_ids = sorted({event.recipient_id for event in stored if event.recipient_id is not None})
-    counts = selectors.counts_for_users(user_ids)
+def publish(stored: list[Event], heads: dict[int, streams.Head]) -> None:
+    """Build each event's frame once, with its recipient's counts as the write left them."""
+    user_ids = {event.recipient_id for event in stored if event.recipient_id is not None}
+    counts = counters.current_counts(
+        {user_id: (heads[user_id].counts, heads[user_id].next_expiry) for user_id in user_ids}
+    )
     messages = []
     for event in stored:
         if event.recipient_id is None:

@@ -135,6 +135,20 @@ def prune(days: int | None = None) -> dict[str, int]:
     return {"events": events, "expired": expired, "days": keep.days}
 
 
+@shared_task(name="notifications.jobs.expire", **RETRY)
+@fresh_connections
+def expire() -> dict[str, int]:
+    """Take expired notifications out of the inbox and the counts (see counters.py)."""
+    with run_alone("expire") as held:
+        if not held:
+            logger.info("Expiry is done by another run; this one skips.")
+            return {"skipped": 1}
+        expired = services.expire_notifications()
+    if expired:
+        logger.info("Expired %d notification(s).", expired)
+    return {"expired": expired}
+
+
 @shared_task(name="notifications.jobs.heartbeat", bind=True)
 @fresh_connections
 def heartbeat(task: Any) -> None:

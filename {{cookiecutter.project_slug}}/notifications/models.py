@@ -285,12 +285,18 @@ class StreamHead(models.Model):
 
     `stream` is the user id, or 0 for the broadcasts' stream. Each write bumps `top` inside
     its transaction, which locks the row until it commits: positions follow commit order.
+    A user's row also holds their counts, changed by the same statement (counters.py).
     """
 
     stream = models.BigIntegerField(primary_key=True)
     top = models.BigIntegerField(default=0)
     # Events at or below this position may be gone: a replay from before it is incomplete.
     floor = models.BigIntegerField(default=0)
+    # {category: [unread, unseen]} over the inbox; categories at zero are left out.
+    counts = models.JSONField(default=dict)
+    # The earliest expiry among the counted items: from then on, until the expiry job ran,
+    # readers count the user's rows instead.
+    next_expiry = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"stream {self.stream}: top {self.top}, floor {self.floor}"

@@ -1,6 +1,5 @@
 """Every read of notifications, broadcasts and the event stream, already scoped to one user."""
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import import_module
@@ -9,15 +8,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import connections, router
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from notifications import streams
+from notifications import counters, streams
 from notifications.models import (
     ALIVE,
-    COUNTED,
     Broadcast,
     BroadcastReceipt,
     Event,
@@ -65,97 +62,19 @@ def get_notification(user: UserRef, notification_id: int) -> Notification:
 
 
 def unread_count(user: UserRef) -> int:
-    return Notification.objects.inbox().unread().filter(recipient_id=user_id_of(user)).count()
+    return counts(user)["unread"]
 
 
 def unread_counts_by_category(user: UserRef) -> dict[str, int]:
-    rows = (
-        Notification.objects.inbox()
-        .unread()
-        .filter(recipient_id=user_id_of(user))
-        .values("category")
-        .annotate(count=Count("id"))
-        .order_by("category")
-    )
-    return {row["category"]: row["count"] for row in rows}
-
-
-# Users per counts query: keeps a fan-out's query within database parameter limits.
-COUNTS_BATCH_SIZE = 500
-# The field whose parameter (the current time) the compiled counts query takes at each call.
-_EXPIRES_AT = Notification._meta.get_field("expires_at")
+    by_category = counts(user)["by_category"]
+    return {name: entry["unread"] for name, entry in by_category.items() if entry["unread"]}
 
 
 def counts_for_users(user_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Each user's exact counts, in one query per 500 users.
-
-    {"unread", "unseen", "by_category": {category: {"unread", "unseen"}}}, counted over the
-    inbox (not archived, not expired) by conditional aggregation in a single scan of the
-    partial index `notif_counts_idx` alone, which holds every column the query names. Never
-    capped.
-    """
-    user_ids = list(dict.fromkeys(user_ids))
-    counts: dict[int, dict[str, Any]] = {
-        user_id: {"unread": 0, "unseen": 0, "by_category": {}} for user_id in user_ids
-    }
-    now = timezone.now()
-    alias = router.db_for_read(Notification)
-    for start in range(0, len(user_ids), COUNTS_BATCH_SIZE):
-        batch = user_ids[start : start + COUNTS_BATCH_SIZE]
-        sql, params = _counts_statement(batch, now, alias)
-        with connections[alias].cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        for user_id, category, unread, unseen in rows:
-            counts[user_id]["unread"] += unread
-            counts[user_id]["unseen"] += unseen
-            counts[user_id]["by_category"][category] = {"unread": unread, "unseen": unseen}
-    return counts
-
-
-def _counts_queryset(user_ids: list[int], now: datetime) -> QuerySet[Notification, Any]:
-    return (
-        Notification.objects.filter(COUNTED & unexpired(now), recipient_id__in=user_ids)
-        .values_list("recipient_id", "category")
-        # Counts a column of the index, not "id", which PostgreSQL would read from the table.
-        .annotate(
-            unread=Count("recipient", filter=Q(read_at__isnull=True)),
-            unseen=Count("recipient", filter=Q(seen_at__isnull=True)),
-        )
-        .order_by()
-    )
-
-
-def _counts_statement(user_ids: list[int], now: datetime, alias: str) -> tuple[str, list[Any]]:
-    """The counts query's SQL and parameters, compiled by Django once per number of users."""
-    compiled = _compiled_counts(len(user_ids), alias)
-    if compiled is None:
-        sql, built = _counts_queryset(user_ids, now).query.get_compiler(alias).as_sql()
-        return sql, list(built)
-    sql, now_slot = compiled
-    params: list[Any] = list(user_ids)
-    params.insert(now_slot, _EXPIRES_AT.get_db_prep_value(now, connections[alias]))
-    return sql, params
-
-
-@functools.lru_cache(maxsize=32)
-def _compiled_counts(size: int, alias: str) -> tuple[str, int] | None:
-    """The SQL for `size` users, and where its one time parameter goes among the user ids.
-
-    Django takes four times longer to build this query than the database takes to run it,
-    and every push and every socket opening runs it: built once with stand-in ids (negative,
-    so no user's), it runs with the real ones in their places. None if the parameters are
-    not the ids in order plus the time, as a future Django might compile them: then the
-    query is built each time.
-    """
-    stand_ins = [-(number + 1) for number in range(size)]
-    query = _counts_queryset(stand_ins, timezone.now()).query
-    sql, params = query.get_compiler(alias).as_sql()
-    slots = [index for index, value in enumerate(params) if value not in stand_ins]
-    ids = [value for value in params if value in stand_ins]
-    if len(slots) != 1 or ids != stand_ins:
-        return None
-    return sql, slots[0]
+    """Each user's exact counts, {"unread", "unseen", "by_category": {category: {"unread",
+    "unseen"}}}, over the inbox (not archived, not expired): read from the users' head rows,
+    where every write keeps them (notifications/counters.py), in one query per 1,000 users."""
+    return counters.read_counts(user_ids)
 
 
 def counts(user: UserRef) -> dict[str, Any]:

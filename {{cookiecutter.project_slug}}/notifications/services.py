@@ -16,12 +16,29 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, router, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from notifications import bulk, categories, events, limits, preferences, selectors, streams
-from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind, Notification
+from notifications import (
+    bulk,
+    categories,
+    counters,
+    events,
+    limits,
+    preferences,
+    selectors,
+    streams,
+)
+from notifications.models import (
+    Broadcast,
+    BroadcastReceipt,
+    Event,
+    EventKind,
+    Notification,
+    StreamHead,
+)
 from notifications.serializers import (
     broadcast_payload,
     copies_payloads,
@@ -140,16 +157,22 @@ class NotificationService:
             validate_unique=False,
             validate_constraints=False,
         )
+        placed: list[tuple[Notification, Notification | None]]
         with transaction.atomic():
             if group_key:
                 placed = _fold_into_groups(template, recipient_ids)
             else:
                 rows = [_copy_for(template, recipient_id) for recipient_id in recipient_ids]
-                created = bulk.insert_all(rows)
-                placed = [(notification, None) for notification in created]
+                placed = [(notification, None) for notification in bulk.insert_all(rows)]
             notifications = [notification for notification, _ in placed]
-            fresh = [notification for notification, replaces in placed if replaces is None]
-            grown = [(row, replaces) for row, replaces in placed if replaces is not None]
+            fresh = [notification for notification, replaced in placed if replaced is None]
+            grown = [(row, replaced.pk) for row, replaced in placed if replaced is not None]
+            changes = counters.CountChanges()
+            for row, replaced in placed:
+                before = counters.state_of(replaced) if replaced is not None else None
+                changes.row(
+                    row.recipient_id, before, counters.state_of(row), expires_at=row.expires_at
+                )
             # Every new row is the same notification for another recipient: serialised once.
             new = [
                 (notification.recipient_id, {"notification": payload})
@@ -164,7 +187,8 @@ class NotificationService:
             # One call: the recipients' stream heads are locked in one ascending order.
             events.send_all_on_commit(
                 [(EventKind.CREATED, recipient, payload) for recipient, payload in new]
-                + [(EventKind.UPDATED, recipient, payload) for recipient, payload in regrouped]
+                + [(EventKind.UPDATED, recipient, payload) for recipient, payload in regrouped],
+                counts=changes,
             )
         return notifications
 
@@ -244,13 +268,10 @@ class NotificationService:
             if up_to_id is None:
                 return 0
             # Bounded by id so the event names exactly the rows this call changed.
-            now = timezone.now()
-            count = unread.filter(id__lte=up_to_id).update(
-                read_at=now, seen_at=Coalesce("seen_at", now)
-            )
+            changed, changes = _change_rows(unread.filter(id__lte=up_to_id), read=True)
             payload = {"all": True, "category": category, "up_to_id": up_to_id, "ids": []}
-            events.send_on_commit(EventKind.READ, [(user_id, payload)])
-        return count
+            events.send_on_commit(EventKind.READ, [(user_id, payload)], counts=changes)
+        return sum(map(len, changed.values()))
 
     @classmethod
     def mark_all_seen(cls, user: UserRef, *, up_to: int | None = None) -> int:
@@ -263,9 +284,11 @@ class NotificationService:
             up_to_id = unseen.aggregate(last=models.Max("id"))["last"]
             if up_to_id is None:
                 return 0
-            count = unseen.filter(id__lte=up_to_id).update(seen_at=timezone.now())
-            events.send_on_commit(EventKind.SEEN, [(user_id, {"all": True, "up_to_id": up_to_id})])
-        return count
+            changed, changes = _change_rows(unseen.filter(id__lte=up_to_id), seen=True)
+            events.send_on_commit(
+                EventKind.SEEN, [(user_id, {"all": True, "up_to_id": up_to_id})], counts=changes
+            )
+        return sum(map(len, changed.values()))
 
     @classmethod
     def archive_notification(cls, notification_id: int, user: UserRef) -> Notification:
@@ -277,10 +300,15 @@ class NotificationService:
         with transaction.atomic():
             notification = _locked(notification_id, user_id)
             if notification.archived_at is None:
+                before = counters.state_of(notification)
                 notification.archived_at = timezone.now()
                 notification.group_open = False
                 notification.save(update_fields=["archived_at", "group_open"])
-                events.send_on_commit(EventKind.ARCHIVED, [(user_id, {"ids": [notification.pk]})])
+                events.send_on_commit(
+                    EventKind.ARCHIVED,
+                    [(user_id, {"ids": [notification.pk]})],
+                    counts=_one_row(notification, before),
+                )
         return notification
 
     @classmethod
@@ -290,13 +318,18 @@ class NotificationService:
         with transaction.atomic():
             notification = _locked(notification_id, user_id)
             if notification.archived_at is not None:
+                before = counters.state_of(notification)
                 notification.archived_at = None
                 notification.save(update_fields=["archived_at"])
                 payload = {
                     "ids": [notification.pk],
                     "notification": notification_payloads([notification])[0],
                 }
-                events.send_on_commit(EventKind.UNARCHIVED, [(user_id, payload)])
+                events.send_on_commit(
+                    EventKind.UNARCHIVED,
+                    [(user_id, payload)],
+                    counts=_one_row(notification, before),
+                )
         return notification
 
     @classmethod
@@ -308,12 +341,10 @@ class NotificationService:
             up_to_id = inbox.aggregate(last=models.Max("id"))["last"]
             if up_to_id is None:
                 return 0
-            count = inbox.filter(id__lte=up_to_id).update(
-                archived_at=timezone.now(), group_open=False
-            )
+            changed, changes = _change_rows(inbox.filter(id__lte=up_to_id), archive=True)
             payload = {"all": True, "read_only": read_only, "up_to_id": up_to_id}
-            events.send_on_commit(EventKind.ARCHIVED, [(user_id, payload)])
-        return count
+            events.send_on_commit(EventKind.ARCHIVED, [(user_id, payload)], counts=changes)
+        return sum(map(len, changed.values()))
 
     @classmethod
     def mark_read_by_ids(cls, notification_ids: Iterable[int]) -> int:
@@ -323,17 +354,26 @@ class NotificationService:
         """
         with transaction.atomic():
             unread = Notification.objects.alive().unread().filter(pk__in=list(notification_ids))
-            by_user: dict[int, list[int]] = {}
-            for pk, recipient_id in unread.select_for_update().values_list("pk", "recipient_id"):
-                by_user.setdefault(recipient_id, []).append(pk)
-            now = timezone.now()
-            marked = Notification.objects.filter(
-                pk__in=[pk for ids in by_user.values() for pk in ids]
-            ).update(read_at=now, seen_at=Coalesce("seen_at", now))
+            by_user, changes = _change_rows(unread, read=True)
             events.send_on_commit(
-                EventKind.READ, [(user_id, {"ids": ids}) for user_id, ids in by_user.items()]
+                EventKind.READ,
+                [(user_id, {"ids": ids}) for user_id, ids in sorted(by_user.items())],
+                counts=changes,
             )
-        return marked
+        return sum(map(len, by_user.values()))
+
+    @classmethod
+    def delete_by_ids(cls, notification_ids: Iterable[int]) -> int:
+        """Soft-delete these notifications, whoever receives them (the admin's delete)."""
+        with transaction.atomic():
+            alive = Notification.objects.alive().filter(pk__in=list(notification_ids))
+            by_user, changes = _change_rows(alive, delete=True)
+            events.send_on_commit(
+                EventKind.DELETED,
+                [(user_id, {"ids": ids}) for user_id, ids in sorted(by_user.items())],
+                counts=changes,
+            )
+        return sum(map(len, by_user.values()))
 
     @classmethod
     def delete_notification(cls, notification_id: int, user: UserRef) -> None:
@@ -341,10 +381,15 @@ class NotificationService:
         user_id = user_id_of(user)
         with transaction.atomic():
             notification = _locked(notification_id, user_id)
+            before = counters.state_of(notification)
             notification.deleted_at = timezone.now()
             notification.group_open = False
             notification.save(update_fields=["deleted_at", "group_open"])
-            events.send_on_commit(EventKind.DELETED, [(user_id, {"ids": [notification.pk]})])
+            events.send_on_commit(
+                EventKind.DELETED,
+                [(user_id, {"ids": [notification.pk]})],
+                counts=_one_row(notification, before),
+            )
 
     @classmethod
     def mark_broadcast_read(
@@ -391,12 +436,17 @@ class NotificationService:
         with transaction.atomic():
             notification = _locked(notification_id, user_id, category)
             if notification.is_read != read:
+                before = counters.state_of(notification)
                 notification.read_at = timezone.now() if read else None
                 # Reading implies seeing; unreading leaves it seen.
                 notification.seen_at = notification.seen_at or notification.read_at
                 notification.save(update_fields=["read_at", "seen_at"])
                 kind = EventKind.READ if read else EventKind.UNREAD
-                events.send_on_commit(kind, [(user_id, {"ids": [notification.pk]})])
+                events.send_on_commit(
+                    kind,
+                    [(user_id, {"ids": [notification.pk]})],
+                    counts=_one_row(notification, before),
+                )
         return notification
 
 
@@ -443,18 +493,175 @@ def prune_events(*, older_than: datetime) -> int:
 def prune_expired(*, now: datetime | None = None) -> int:
     """Delete the notifications and broadcasts whose expiry has passed, in bounded batches."""
     now = now or timezone.now()
+    deleted = expire_notifications(now=now)
+    while True:
+        batch = list(
+            Broadcast.objects.filter(expires_at__lte=now).values_list("id", flat=True)[
+                :PRUNE_BATCH_SIZE
+            ]
+        )
+        if not batch:
+            return deleted
+        deleted += Broadcast.objects.filter(id__in=batch).delete()[1].get(Broadcast._meta.label, 0)
+
+
+def expire_notifications(*, now: datetime | None = None) -> int:
+    """Delete the notifications whose expiry has passed and take them out of the counts.
+
+    The owners' sockets hear `deleted` for the items they still had in their lists, with the
+    counts. Each user whose head row said an item may have expired gets an exact
+    `next_expiry` again, so readers go back to the stored counts. Runs on a schedule
+    (JOBS_EXPIRY_SECONDS) and with pruning. Rows are locked before heads, as every write does.
+    """
+    now = now or timezone.now()
     deleted = 0
-    for model in (Notification, Broadcast):
-        while True:
-            batch = list(
-                model.objects.filter(expires_at__lte=now).values_list("id", flat=True)[
-                    :PRUNE_BATCH_SIZE
-                ]
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Notification.objects.filter(expires_at__lte=now)
+                .select_for_update(of=("self",))
+                .order_by("id")
+                .only(*STATE_FIELDS)[:PRUNE_BATCH_SIZE]
             )
-            if not batch:
+            if not rows:
                 break
-            deleted += model.objects.filter(id__in=batch).delete()[1].get(model._meta.label, 0)
-    return deleted
+            changes = counters.CountChanges()
+            gone: dict[int, list[int]] = {}
+            for row in rows:
+                changes.row(row.recipient_id, counters.state_of(row), None)
+                if row.deleted_at is None:
+                    gone.setdefault(row.recipient_id, []).append(row.pk)
+            for batch in _batches([row.pk for row in rows]):
+                deleted += (
+                    Notification.objects.filter(pk__in=batch)
+                    .delete()[1]
+                    .get(Notification._meta.label, 0)
+                )
+            _settle_expiries(sorted({row.recipient_id for row in rows}), gone, changes)
+    # Heads that still say "expired" had their item read, archived or deleted before it
+    # expired: their next expiry is later, or none.
+    after = -1
+    while True:
+        with transaction.atomic():
+            stale = list(
+                StreamHead.objects.filter(next_expiry__lte=now, stream__gt=after)
+                .order_by("stream")
+                .values_list("stream", flat=True)[:PRUNE_BATCH_SIZE]
+            )
+            if not stale:
+                return deleted
+            _settle_expiries(stale, {}, counters.CountChanges())
+            after = stale[-1]
+
+
+def recount(user_ids: Iterable[int] | None = None) -> int:
+    """Rebuild the stored counts of these users (all when None) from their rows; returns how
+    many users' counts were wrong (`manage.py recount_notifications`).
+
+    Each batch locks its head rows first: a write that changed rows meanwhile waits, then
+    adds its change to the recounted value, which does not hold it yet.
+    """
+    if user_ids is None:
+        with_heads = StreamHead.objects.exclude(stream=streams.EVERYONE).values_list(
+            "stream", flat=True
+        )
+        with_rows = Notification.objects.values_list("recipient_id", flat=True).distinct()
+        user_ids = set(with_heads) | set(with_rows)
+    repaired = 0
+    for batch in _batches(sorted(set(user_ids))):
+        with transaction.atomic():
+            streams.lock_heads(batch)
+            counted = counters.counted_rows(batch)
+            stored = dict(
+                StreamHead.objects.filter(stream__in=batch).values_list("stream", "counts")
+            )
+            for user_id in batch:
+                if stored.get(user_id, {}) != counted.get(user_id, {}):
+                    StreamHead.objects.filter(stream=user_id).update(
+                        counts=counted.get(user_id, {})
+                    )
+                    repaired += 1
+            streams.set_next_expiries(batch, counters.next_expiries(batch))
+    return repaired
+
+
+def _settle_expiries(
+    user_ids: list[int], gone: dict[int, list[int]], changes: counters.CountChanges
+) -> None:
+    """Tell the users' sockets which items expired, and store their next expiry."""
+    streams.lock_heads(user_ids)
+    events.send_on_commit(
+        EventKind.DELETED,
+        [(user_id, {"ids": ids, "expired": True}) for user_id, ids in sorted(gone.items())],
+        counts=changes,
+    )
+    streams.set_next_expiries(user_ids, counters.next_expiries(user_ids))
+
+
+def _one_row(notification: Notification, before: counters.RowState) -> counters.CountChanges:
+    """What a change of this one row from `before` to its state now does to the counts."""
+    changes = counters.CountChanges()
+    changes.row(
+        notification.recipient_id,
+        before,
+        counters.state_of(notification),
+        expires_at=notification.expires_at,
+    )
+    return changes
+
+
+# The columns that decide a row's part in the counts.
+STATE_FIELDS = ("recipient_id", "category", "read_at", "seen_at", "archived_at", "deleted_at")
+
+
+def _change_rows(
+    rows: QuerySet[Notification],
+    *,
+    read: bool = False,
+    seen: bool = False,
+    archive: bool = False,
+    delete: bool = False,
+) -> tuple[dict[int, list[int]], counters.CountChanges]:
+    """Lock `rows`, mark them read, seen, archived or deleted, and return the ids changed
+    per user with what that changed in the counts.
+
+    The rows are locked in id order, as every bulk write locks them, before the stream heads
+    (taken by the event that follows): the order of every write. A row another write changed
+    meanwhile is read again once it commits, so the counts change by what this write did.
+    """
+    now = timezone.now()
+    locked = list(
+        rows.select_related(None)
+        .select_for_update(of=("self",))
+        .order_by("id")
+        .only(*STATE_FIELDS, "expires_at")
+    )
+    by_user: dict[int, list[int]] = {}
+    changes = counters.CountChanges()
+    for row in locked:
+        before = counters.state_of(row)
+        if read:
+            row.read_at = row.read_at or now
+        if read or seen:
+            row.seen_at = row.seen_at or now
+        if archive:
+            row.archived_at = row.archived_at or now
+        if delete:
+            row.deleted_at = row.deleted_at or now
+        changes.row(row.recipient_id, before, counters.state_of(row), expires_at=row.expires_at)
+        by_user.setdefault(row.recipient_id, []).append(row.pk)
+    updates: dict[str, Any] = {}
+    if read:
+        updates["read_at"] = now
+    if read or seen:
+        updates["seen_at"] = Coalesce("seen_at", now)
+    if archive:
+        updates["archived_at"], updates["group_open"] = now, False
+    if delete:
+        updates["deleted_at"], updates["group_open"] = now, False
+    for batch in _batches([row.pk for row in locked]):
+        Notification.objects.filter(pk__in=batch).update(**updates)
+    return by_user, changes
 
 
 def _locked(notification_id: int, user_id: int, category: str | None = None) -> Notification:
@@ -503,10 +710,10 @@ def _group_lock_key(recipient_id: int, group_key: str) -> int:
 
 def _fold_into_groups(
     template: Notification, recipient_ids: list[int]
-) -> list[tuple[Notification, int | None]]:
+) -> list[tuple[Notification, Notification | None]]:
     """Store `template` for each recipient, folded into their open group of its key.
 
-    Returns each stored row with the id of the group row it replaces, None for a new group.
+    Returns each stored row with the group row it replaces, None for a new group.
     The group locks (see `lock_groups`) make it the only write of these groups until it
     commits, so the `one_open_group_per_key` constraint is never raced and no write retries.
     """
@@ -517,7 +724,7 @@ def _fold_into_groups(
 
 def _fold(
     template: Notification, recipient_ids: list[int]
-) -> list[tuple[Notification, int | None]]:
+) -> list[tuple[Notification, Notification | None]]:
     """A few queries per 500 recipients, none per recipient.
 
     A group that takes a notification is stored again under a new id, so lists ordered by
@@ -551,10 +758,7 @@ def _fold(
         for recipient_id in recipient_ids
     ]
     created = bulk.insert_all(rows)
-    return [
-        (row, joined[row.recipient_id].pk if row.recipient_id in joined else None)
-        for row in created
-    ]
+    return [(row, joined.get(row.recipient_id)) for row in created]
 
 
 def _still_open(group: Notification, window_start: datetime, now: datetime) -> bool:

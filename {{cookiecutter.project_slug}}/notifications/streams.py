@@ -17,13 +17,20 @@ stream would order commits too but leaves gaps a client cannot tell from lost ev
 A client's position names both streams, "<own>:<everyone>", and is opaque to clients.
 """
 
+import functools
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 from django.db import connections, router
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from notifications.counters import CountChanges
 from notifications.models import StreamHead
 
 # The head row of the broadcasts' stream; user ids start at 1.
@@ -72,15 +79,31 @@ def stream_of(recipient_id: int | None) -> int:
     return EVERYONE if recipient_id is None else recipient_id
 
 
-def advance(recipients: Iterable[int | None], *, using: str | None = None) -> dict[int, int]:
-    """Take the next positions for one event per item of `recipients`; returns each stream's
-    new top. The events of a stream take the positions just below its top, in order.
+class Head(NamedTuple):
+    """A stream's head after a write: its newest position and, for a user, their counts."""
+
+    top: int
+    # {category: [unread, unseen]}, see notifications/counters.py.
+    counts: dict[str, list[int]]
+    # The earliest expiry among the counted items; at or before now, the counts may be stale.
+    next_expiry: datetime | None
+
+
+def advance(
+    recipients: Iterable[int | None],
+    *,
+    changes: CountChanges | None = None,
+    using: str | None = None,
+) -> dict[int, Head]:
+    """Take the next positions for one event per item of `recipients`, and apply `changes`
+    to their counts; returns each stream's head after it. The events of a stream take the
+    positions just below its new top, in order.
 
     Head rows are locked in ascending stream order, in every write: two writes that touch the
     same streams wait for each other instead of deadlocking. A transaction that calls this
     twice (for other streams) should keep that order across its calls, or make one call.
     """
-    return _bump(Counter(stream_of(recipient) for recipient in recipients), using=using)
+    return _bump(Counter(stream_of(recipient) for recipient in recipients), changes, using=using)
 
 
 def lock_heads(recipients: Iterable[int | None], *, using: str | None = None) -> None:
@@ -89,34 +112,100 @@ def lock_heads(recipients: Iterable[int | None], *, using: str | None = None) ->
     For a transaction that writes to several streams in several calls: taking every head it
     needs first, in ascending order, keeps the order advance() promises across its calls.
     """
-    _bump(dict.fromkeys((stream_of(recipient) for recipient in recipients), 0), using=using)
+    _bump(dict.fromkeys((stream_of(recipient) for recipient in recipients), 0), None, using=using)
 
 
-def _bump(counts: dict[int, int], *, using: str | None) -> dict[int, int]:
-    """Add counts[stream] to each stream's top, creating missing heads, in ascending order."""
+def _bump(
+    counts: dict[int, int], changes: CountChanges | None, *, using: str | None
+) -> dict[int, Head]:
+    """Add counts[stream] to each stream's top and the changes to its counts, creating
+    missing heads, in ascending order: one statement per HEADS_PER_STATEMENT streams."""
     if not counts:
         return {}
     alias = using or router.db_for_write(StreamHead)
     connection = connections[alias]
-    table = connection.ops.quote_name(StreamHead._meta.db_table)
-    tops: dict[int, int] = {}
+    ops = connection.ops
+    heads: dict[int, Head] = {}
     streams = sorted(counts)
     with connection.cursor() as cursor:
         for start in range(0, len(streams), HEADS_PER_STATEMENT):
             batch = streams[start : start + HEADS_PER_STATEMENT]
-            values = ", ".join(["(%s, %s, 0)"] * len(batch))
-            params: list[int] = []
+            params: list[Any] = []
             for stream in batch:
-                params += [stream, counts[stream]]
-            # Only quoted names and placeholders are formatted in; the values are parameters.
-            cursor.execute(
-                f"INSERT INTO {table} (stream, top, floor) VALUES {values} "  # noqa: S608
-                f"ON CONFLICT (stream) DO UPDATE SET top = {table}.top + excluded.top "
-                "RETURNING stream, top",
-                params,
-            )
-            tops.update(cursor.fetchall())
-    return tops
+                changed = changes.of(stream) if changes is not None else {}
+                expiry = changes.expiries.get(stream) if changes is not None else None
+                params += [
+                    stream,
+                    counts[stream],
+                    json.dumps(changed, separators=(",", ":")),
+                    ops.adapt_datetimefield_value(expiry),
+                ]
+            cursor.execute(_upsert_sql(connection.vendor, len(batch)), params)
+            for stream, top, stored, next_expiry in cursor.fetchall():
+                heads[stream] = Head(
+                    top,
+                    json.loads(stored) if isinstance(stored, str) else stored,
+                    _as_datetime(next_expiry),
+                )
+    return heads
+
+
+def _as_datetime(value: datetime | str | None) -> datetime | None:
+    """A timestamp as the database returned it: SQLite returns it naive (or as text), in UTC."""
+    if value is None:
+        return None
+    parsed = value if isinstance(value, datetime) else parse_datetime(value)
+    if parsed is None:
+        raise ValueError(f"Not a timestamp: {value!r}")
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
+
+
+# Adds two {category: [unread, unseen]} objects, leaving out the categories that reach zero.
+_MERGED_COUNTS = {
+    "postgresql": (
+        "(SELECT coalesce(jsonb_object_agg(k, jsonb_build_array(u, s)), '{}'::jsonb) FROM ("
+        "SELECT k, sum(u) AS u, sum(s) AS s FROM ("
+        "SELECT key AS k, (value->>0)::bigint AS u, (value->>1)::bigint AS s "
+        "FROM jsonb_each(h.counts) UNION ALL "
+        "SELECT key, (value->>0)::bigint, (value->>1)::bigint FROM jsonb_each(excluded.counts)"
+        ") AS d GROUP BY k) AS t WHERE u <> 0 OR s <> 0)"
+    ),
+    "sqlite": (
+        "(SELECT coalesce(json_group_object(k, json_array(u, s)), '{}') FROM ("
+        "SELECT k, sum(u) AS u, sum(s) AS s FROM ("
+        "SELECT key AS k, json_extract(value, '$[0]') AS u, json_extract(value, '$[1]') AS s "
+        "FROM json_each(h.counts) UNION ALL "
+        "SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+        "FROM json_each(excluded.counts)) GROUP BY k) WHERE u != 0 OR s != 0)"
+    ),
+}
+_EARLIER_EXPIRY = (
+    "CASE WHEN h.next_expiry IS NULL THEN excluded.next_expiry "
+    "WHEN excluded.next_expiry IS NULL OR h.next_expiry <= excluded.next_expiry "
+    "THEN h.next_expiry ELSE excluded.next_expiry END"
+)
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert_sql(vendor: str, rows: int) -> str:
+    """The head upsert for `rows` streams, built once per size: no SQL is built per write."""
+    table = connections[router.db_for_write(StreamHead)].ops.quote_name(StreamHead._meta.db_table)
+    if vendor == "postgresql":
+        row = "(%s, %s, 0, %s::jsonb, %s::timestamptz)"
+        no_change = "'{}'::jsonb"
+    else:
+        row = "(%s, %s, 0, %s, %s)"
+        no_change = "'{}'"
+    merged = _MERGED_COUNTS["postgresql" if vendor == "postgresql" else "sqlite"]
+    # Only quoted names and placeholders are formatted in; the values are parameters.
+    return (
+        f"INSERT INTO {table} AS h (stream, top, floor, counts, next_expiry) "  # noqa: S608
+        f"VALUES {', '.join([row] * rows)} "
+        "ON CONFLICT (stream) DO UPDATE SET top = h.top + excluded.top, "
+        f"counts = CASE WHEN excluded.counts = {no_change} THEN h.counts ELSE {merged} END, "
+        f"next_expiry = {_EARLIER_EXPIRY} "
+        "RETURNING stream, top, counts, next_expiry"
+    )
 
 
 def raise_floors(reached: dict[int, int]) -> None:
@@ -154,3 +243,12 @@ def _head_rows(streams: list[int]) -> dict[int, tuple[int, int]]:
         ).values_list("stream", "top", "floor")
         found.update({stream: (top, low) for stream, top, low in rows})
     return found
+
+
+def set_next_expiries(user_ids: list[int], expiries: dict[int, datetime]) -> None:
+    """Store each user's earliest counted expiry, None for none; their heads must be locked."""
+    by_expiry: dict[datetime | None, list[int]] = {}
+    for user_id in user_ids:
+        by_expiry.setdefault(expiries.get(user_id), []).append(user_id)
+    for expiry, streams in by_expiry.items():
+        StreamHead.objects.filter(stream__in=streams).update(next_expiry=expiry)

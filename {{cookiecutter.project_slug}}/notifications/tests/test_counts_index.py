@@ -1,4 +1,5 @@
-"""The counts every event frame carries are read from `notif_counts_idx` alone, never the table.
+"""Counting a user's rows (the recount, and a user with an expired item still counted) reads
+`notif_counts_idx` alone, never the table.
 
 Each database runs its own test: the SQLite one by default, the PostgreSQL one when
 DATABASE_URL points at PostgreSQL.
@@ -12,14 +13,14 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from notifications import selectors
+from notifications import counters
 from notifications.tests.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def counts_query_plan(user_id: int) -> str:
-    """The database's plan for the query `counts_for_users` runs, one line per step."""
+    """The database's plan for the query that counts a user's rows, one line per step."""
     statements: list[tuple[str, Any]] = []
 
     def capture(
@@ -29,7 +30,7 @@ def counts_query_plan(user_id: int) -> str:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(capture):
-        selectors.counts_for_users([user_id])
+        counters.counted_rows([user_id], now=timezone.now())
     [(sql, params)] = statements
     explain = "EXPLAIN QUERY PLAN" if connection.vendor == "sqlite" else "EXPLAIN"
     with connection.cursor() as cursor:
@@ -68,7 +69,7 @@ def test_postgresql_index_holds_every_column_the_counts_query_names(user):
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(capture):
-        selectors.counts_for_users([user.id])
+        counters.counted_rows([user.id], now=timezone.now())
     [sql] = statements
     named = set(re.findall(r'"notifications_notification"\."(\w+)"', sql))
     with connection.cursor() as cursor:

@@ -130,6 +130,18 @@ def summary_lines(results: dict) -> list[str]:
         ratio(ours, floor),
         "heartbeat",
     )
+    cost = results.get("write_cost", {})
+    for key, label in (("caller", "calling thread"), ("process", "process, pushes included")):
+        ours, bare = get(cost, "ours", key), get(cost, "bare", key)
+        row(
+            f"CPU µs per `create_notification`, {label}, PostgreSQL "
+            "(dj_notif column: one bare ORM insert of the row; target ≤ 3x)",
+            ours,
+            "n/a",
+            bare,
+            ratio(ours, bare),
+            "write_cost",
+        )
     runs = get(many, "runs", default=[])
     best = min((run["total_ms"] for run in runs), default=None)
     row(
@@ -467,6 +479,25 @@ def notify_many_section(data: dict) -> list[str]:
     return lines
 
 
+def write_cost_section(data: dict) -> list[str]:
+    lines = [
+        f"`NotificationService.create_notification(user, ...)` against "
+        f"`Notification.objects.create(...)` (one bare ORM insert of the row) on "
+        f"{data.get('vendor')}, {fmt(data.get('calls_per_round'))} calls per round, "
+        f"{fmt(data.get('rounds'))} alternating rounds; medians, µs per call.",
+        "",
+        "| call | caller thread CPU | process CPU (pushes included) | wall |",
+        "|---|---|---|---|",
+    ]
+    for name, label in (("ours", "`create_notification`"), ("bare", "bare ORM insert")):
+        side = data.get(name, {})
+        lines.append(
+            f"| {label} | {fmt(side.get('caller'))} | {fmt(side.get('process'))} "
+            f"| {fmt(side.get('wall'))} |"
+        )
+    return lines
+
+
 def rest_scale_section(data: dict) -> list[str]:
     lines = [
         "One user with 100,000 notifications among 20,000 of others. Ours: Django test client, "
@@ -505,6 +536,7 @@ SECTIONS = {
     "broadcast": broadcast_section,
     "heartbeat": heartbeat_section,
     "notify_many": notify_many_section,
+    "write_cost": write_cost_section,
     "rest_scale": rest_scale_section,
 }
 

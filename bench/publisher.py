@@ -5,6 +5,7 @@
     python publisher.py create CONFIG_JSON --floor   # floor: group_send of the same frame
     python publisher.py broadcast CONFIG_JSON        # ours: broadcasts a second apart
     python publisher.py notify_many COUNT            # ours: one notify_many to COUNT users
+    python publisher.py write_cost COUNT             # CPU per create_notification vs an insert
 
 Ours runs inside the rendered project (its working directory, its settings) and goes through
 the public entry points only: `NotificationService.create_notification`, `broadcast`,
@@ -280,6 +281,56 @@ def notify_many(count: int) -> dict:
     return {"users": count, "runs": runs, "vendor": connection.vendor}
 
 
+def write_cost(count: int) -> dict:
+    """CPU per `create_notification` next to one bare ORM insert of a Notification row.
+
+    Both in this process on the same database, in alternating rounds of `count` calls, so
+    both see the same machine. `caller` is the calling thread's CPU; `process` adds the
+    publisher thread that sends the pushes.
+    """
+    setup_django()
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from notifications import events
+    from notifications.models import Notification
+    from notifications.services import NotificationService
+
+    user_model = get_user_model()
+    user_model.objects.bulk_create(
+        [user_model(username=f"cost{n:03d}", password="!") for n in range(100)]
+    )
+    users = list(user_model.objects.filter(username__startswith="cost"))
+
+    def ours(number: int) -> None:
+        NotificationService.create_notification(users[number % 100], MESSAGE)
+
+    def bare(number: int) -> None:
+        Notification.objects.create(recipient=users[number % 100], message=MESSAGE)
+
+    sides: dict[str, dict[str, list[float]]] = {
+        name: {"caller": [], "process": [], "wall": []} for name in ("ours", "bare")
+    }
+    for side in (ours, bare):
+        for number in range(50):  # warm-up: connections, caches, the publisher thread
+            side(number)
+    events.flush(60)
+    for _ in range(5):
+        for name, side in (("ours", ours), ("bare", bare)):
+            thread, process, wall = time.thread_time(), cpu_seconds(), time.perf_counter()
+            for number in range(count):
+                side(number)
+            events.flush(60)
+            figures = sides[name]
+            figures["caller"].append((time.thread_time() - thread) * 1e6 / count)
+            figures["process"].append((cpu_seconds() - process) * 1e6 / count)
+            figures["wall"].append((time.perf_counter() - wall) * 1e6 / count)
+    medians = {
+        name: {key: round(percentile(values, 0.5), 1) for key, values in figures.items()}
+        for name, figures in sides.items()
+    }
+    return {"calls_per_round": count, "rounds": 5, "vendor": connection.vendor, **medians}
+
+
 def main() -> None:
     mode, *args = sys.argv[1:]
     if mode == "users":
@@ -287,6 +338,8 @@ def main() -> None:
         return
     if mode == "notify_many":
         result = notify_many(int(args[0]))
+    elif mode == "write_cost":
+        result = write_cost(int(args[0]))
     else:
         config = json.loads(args[0])
         if "--floor" in args:

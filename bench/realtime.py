@@ -1,6 +1,6 @@
 """Real-time benchmarks: real daphne processes, real sockets, the project against the floor.
 
-    python realtime.py latency|loss|fanout|heartbeat|notify_many
+    python realtime.py latency|loss|fanout|heartbeat|notify_many|write_cost
 
 Runs inside the rendered project (run.py sets the working directory and the environment:
 REDIS_URL, BENCH_POSTGRES_URL and BENCH_POSTGRES_LOG of a throwaway PostgreSQL cluster).
@@ -629,6 +629,19 @@ def measure_notify_many() -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
+def measure_write_cost() -> dict:
+    env = postgres_env("bench_write_cost")
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "publisher.py"), "write_cost", "1000"],
+        cwd=PROJECT,
+        env={**env, "PYTHONPATH": str(BENCH)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
 def profile_daphne() -> dict:
     """Not part of `make bench`: py-spy samples our daphne under heartbeats and broadcasts.
 
@@ -701,6 +714,7 @@ MEASURES = {
     "fanout": measure_fanout,
     "heartbeat": measure_heartbeat,
     "notify_many": measure_notify_many,
+    "write_cost": measure_write_cost,
     "profile": profile_daphne,
 }
 

@@ -47,10 +47,23 @@ BENCHMARKS = {
         600,
     ),
     "notify_many": ("realtime.py notify_many", "notify_many to 10,000 users, PostgreSQL", 180),
+    "write_cost": (
+        "realtime.py write_cost",
+        "CPU per create_notification next to a bare ORM insert, PostgreSQL",
+        300,
+    ),
     "rest_scale": ("rest_scale.py", "REST at 100k rows: SQLite, PostgreSQL, dj_notif", 600),
 }
 # These need the throwaway PostgreSQL cluster run.py starts (skipped without its binaries).
-NEEDS_POSTGRES = {"latency", "loss", "broadcast", "heartbeat", "notify_many", "rest_scale"}
+NEEDS_POSTGRES = {
+    "latency",
+    "loss",
+    "broadcast",
+    "heartbeat",
+    "notify_many",
+    "write_cost",
+    "rest_scale",
+}
 PACKAGES = ["Django", "djangorestframework", "channels", "channels-redis", "redis", "asgiref"]
 
 

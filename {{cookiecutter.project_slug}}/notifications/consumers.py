@@ -67,6 +67,9 @@ MAX_REFUSED_IN_A_ROW = 100
 class TokenBucket:
     """Allows `burst` commands at once and `rate` per second after that."""
 
+    # One per socket: slots keep it to a few dozen bytes.
+    __slots__ = ("burst", "rate", "tokens", "updated")
+
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
         self.burst = burst
@@ -208,6 +211,10 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             # A timer, not a task: an idle socket holds as little memory as it can.
             delay = max(0.0, expires_at - time.time())
             self.expiry = asyncio.get_running_loop().call_later(delay, self.token_expired)
+        # From here on the socket uses `user_id` and `session_key`: the user and session
+        # objects the middleware loaded are let go, a kilobyte or two per idle socket.
+        self.scope.pop("user", None)
+        self.scope.pop("session", None)
 
     async def start_stream(self) -> None:
         """The ready frame, then the replay from `?since=`, then the live events held meanwhile."""

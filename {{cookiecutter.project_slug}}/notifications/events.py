@@ -6,7 +6,6 @@ that fails loses nothing, because a reconnecting client reads the stream from it
 Positions come from the streams' head rows (notifications/streams.py), in commit order.
 """
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -73,7 +72,7 @@ def send_all_on_commit(
         stream = streams.stream_of(recipient)
         taken[stream] += 1
         # A copy of one template: cheaper than building each row from keyword arguments.
-        row = copy.copy(template)
+        row = bulk.clone(template)
         row.kind, row.recipient_id, row.payload = kind, recipient, payload
         row.position = taken[stream]
         rows.append(row)

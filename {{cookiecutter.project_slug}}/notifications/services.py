@@ -5,7 +5,6 @@ commit (events.send_on_commit), so what a client hears is always stored and can 
 Each method does its own scoped lookup: callers validate input and serialise the result.
 """
 
-import copy
 import hashlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -827,7 +826,7 @@ def _copy_for(
     A copy shares the template's values as objects (a third of the cost of building a row
     from keyword arguments), which also lets bulk.insert_all prepare them once.
     """
-    row = copy.copy(template)
+    row = bulk.clone(template)
     row.recipient_id = recipient_id
     if group is not None:
         row.group_started_at = group.group_started_at

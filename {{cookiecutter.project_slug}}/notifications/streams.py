@@ -119,34 +119,45 @@ def _bump(
     counts: dict[int, int], changes: CountChanges | None, *, using: str | None
 ) -> dict[int, Head]:
     """Add counts[stream] to each stream's top and the changes to its counts, creating
-    missing heads, in ascending order: one statement per HEADS_PER_STATEMENT streams."""
+    missing heads, in ascending stream order."""
     if not counts:
         return {}
     alias = using or router.db_for_write(StreamHead)
     connection = connections[alias]
-    ops = connection.ops
-    heads: dict[int, Head] = {}
     streams = sorted(counts)
+    changed = [
+        json.dumps(changes.of(stream), separators=(",", ":")) if changes is not None else "{}"
+        for stream in streams
+    ]
+    expiries = [
+        changes.expiries.get(stream) if changes is not None else None for stream in streams
+    ]
+    heads: dict[int, Head] = {}
     with connection.cursor() as cursor:
-        for start in range(0, len(streams), HEADS_PER_STATEMENT):
-            batch = streams[start : start + HEADS_PER_STATEMENT]
-            params: list[Any] = []
-            for stream in batch:
-                changed = changes.of(stream) if changes is not None else {}
-                expiry = changes.expiries.get(stream) if changes is not None else None
-                params += [
-                    stream,
-                    counts[stream],
-                    json.dumps(changed, separators=(",", ":")),
-                    ops.adapt_datetimefield_value(expiry),
-                ]
-            cursor.execute(_upsert_sql(connection.vendor, len(batch)), params)
-            for stream, top, stored, next_expiry in cursor.fetchall():
-                heads[stream] = Head(
-                    top,
-                    json.loads(stored) if isinstance(stored, str) else stored,
-                    _as_datetime(next_expiry),
-                )
+        if connection.vendor == "postgresql":
+            # One statement for any number of streams: four array parameters.
+            tops = [counts[stream] for stream in streams]
+            cursor.execute(_upsert_sql("postgresql", 0), [streams, tops, changed, expiries])
+            rows = cursor.fetchall()
+        else:
+            rows = []
+            for start in range(0, len(streams), HEADS_PER_STATEMENT):
+                params: list[Any] = []
+                for index in range(start, min(start + HEADS_PER_STATEMENT, len(streams))):
+                    params += [
+                        streams[index],
+                        counts[streams[index]],
+                        changed[index],
+                        connection.ops.adapt_datetimefield_value(expiries[index]),
+                    ]
+                cursor.execute(_upsert_sql(connection.vendor, len(params) // 4), params)
+                rows += cursor.fetchall()
+    for stream, top, stored, next_expiry in rows:
+        heads[stream] = Head(
+            top,
+            json.loads(stored) if isinstance(stored, str) else stored,
+            _as_datetime(next_expiry),
+        )
     return heads
 
 
@@ -188,19 +199,29 @@ _EARLIER_EXPIRY = (
 
 @functools.lru_cache(maxsize=64)
 def _upsert_sql(vendor: str, rows: int) -> str:
-    """The head upsert for `rows` streams, built once per size: no SQL is built per write."""
-    table = connections[router.db_for_write(StreamHead)].ops.quote_name(StreamHead._meta.db_table)
+    """The head upsert, built once per process (per row count on SQLite), never per write.
+
+    On PostgreSQL the streams come as arrays, locked in the ascending order of the SELECT.
+    """
+    table = connections[router.db_for_write(StreamHead)].ops.quote_name(
+        StreamHead._meta.db_table
+    )
     if vendor == "postgresql":
-        row = "(%s, %s, 0, %s::jsonb, %s::timestamptz)"
+        source = (
+            "SELECT stream, top, 0, counts::jsonb, next_expiry FROM unnest("
+            "%s::bigint[], %s::bigint[], %s::text[], %s::timestamptz[]"
+            ") AS given(stream, top, counts, next_expiry) ORDER BY stream"
+        )
         no_change = "'{}'::jsonb"
+        merged = _MERGED_COUNTS["postgresql"]
     else:
-        row = "(%s, %s, 0, %s, %s)"
+        source = "VALUES " + ", ".join(["(%s, %s, 0, %s, %s)"] * rows)
         no_change = "'{}'"
-    merged = _MERGED_COUNTS["postgresql" if vendor == "postgresql" else "sqlite"]
+        merged = _MERGED_COUNTS["sqlite"]
     # Only quoted names and placeholders are formatted in; the values are parameters.
     return (
         f"INSERT INTO {table} AS h (stream, top, floor, counts, next_expiry) "  # noqa: S608
-        f"VALUES {', '.join([row] * rows)} "
+        f"{source} "
         "ON CONFLICT (stream) DO UPDATE SET top = h.top + excluded.top, "
         f"counts = CASE WHEN excluded.counts = {no_change} THEN h.counts ELSE {merged} END, "
         f"next_expiry = {_EARLIER_EXPIRY} "

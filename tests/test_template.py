@@ -323,3 +323,71 @@ def wait_for_http(url: str, timeout: float = 60) -> bool:
         except OSError:
             time.sleep(0.25)
     return False
+
+
+# "Your first notification", followed as a reader would -------------------------------------
+FENCED = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+INSTALL_APP = re.compile(r'Add `"(\w+)"` to `INSTALLED_APPS` in `config/settings.py`')
+
+
+def readme_section(readme: str, heading: str) -> str:
+    section = readme.split(f"\n{heading}\n", 1)[1]
+    return section.split("\n## ", 1)[0]
+
+
+def add_installed_app(settings: Path, app: str) -> None:
+    text = settings.read_text()
+    head, rest = text.split("INSTALLED_APPS = [\n", 1)
+    apps, tail = rest.split("]\n", 1)
+    settings.write_text(f'{head}INSTALLED_APPS = [\n{apps}    "{app}",\n]\n{tail}')
+
+
+@pytest.mark.suite
+@pytest.mark.parametrize("options", [SUITE_SETS[0].values[0], SUITE_SETS[1].values[0]], ids=set_id)
+def test_readme_first_notification_runs_verbatim(tmp_path, options):
+    project = render(options, tmp_path)
+    readme = (project / "README.md").read_text()
+    assert readme.split("\n## ")[2].startswith("Your first notification\n"), "the second section"
+    section = readme_section(readme, "## Your first notification")
+    blocks = FENCED.findall(section)
+    # What a reader types: every line but the blank ones and the path each file block opens with.
+    code = [
+        line
+        for language, body in blocks
+        for line in body.splitlines()[(0 if language == "bash" else 1) :]
+        if line.strip()
+    ]
+    assert len(code) < 40, f"{len(code)} lines of code and commands"
+    (project / ".venv").symlink_to(BIN.parent)
+    env = project_env()
+
+    app = INSTALL_APP.search(section)
+    assert app, "the section says which app to add to INSTALLED_APPS"
+    outputs = []
+    for index, (language, body) in enumerate(blocks):
+        # Each step in the order the section gives it: commands, or a file named by its path.
+        if language == "bash":
+            for line in body.splitlines():
+                command = line.split(" #", 1)[0].strip()
+                if command:
+                    outputs.append(run(project, *shlex.split(command), env=env))
+        else:
+            path = body.splitlines()[0].removeprefix("# ")
+            (project / path).write_text(body)
+        if index == 0:
+            # The sentence after the first block: the app goes into INSTALLED_APPS.
+            add_installed_app(project / "config" / "settings.py", app.group(1))
+
+    assert re.search(r"\b1 passed in", outputs[-2].strip().splitlines()[-1])
+    # The project stays clean, and its own tests of the category registry still pass with
+    # the reader's category registered.
+    run(project, str(BIN / "ruff"), "check", ".", env=env)
+    run(project, str(BIN / "ruff"), "format", "--check", ".", env=env)
+    registering = [
+        str(path.relative_to(project))
+        for path in project.rglob("test_*.py")
+        if "categories.register(" in path.read_text() and ".venv" not in path.parts
+    ]
+    assert "notifications/tests/test_categories.py" in registering
+    output = run(project, sys.executable, "-m", "pytest", "-q", *registering, env=env)
+    assert "failed" not in output and "error" not in output

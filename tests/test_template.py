@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 
 from tests.conftest import create_database, free_port, render
@@ -203,6 +204,57 @@ SUITE_SETS = [
         id="ui-only-postgresql",
     ),
 ]
+
+
+# The generated CI ----------------------------------------------------------------------------
+# Each program the generated tests start, as they look it up, and the Debian package with it.
+DEBIAN_PACKAGE = {
+    "redis-server": "redis-server",
+    "initdb": "postgresql",
+    "nginx": "nginx",
+    "chromium": "chromium",
+    "npm": "npm",
+    "node": "nodejs",
+}
+PROGRAM = re.compile(
+    r'shutil\.which\("([\w-]+)"\)'  # shutil.which("nginx")
+    r'|"/usr/(?:s?bin|lib/postgresql/\*/bin)/([\w-]+)"'  # "/usr/bin/chromium", initdb's glob
+)
+
+
+def programs_the_tests_run(project: Path) -> set[str]:
+    """Every program a test module or fixture of the project looks up to start it."""
+    found = set()
+    for path in project.rglob("*.py"):
+        if "tests" in path.relative_to(project).parts:
+            for which, absolute in PROGRAM.findall(path.read_text()):
+                found.add(which or absolute)
+    return found
+
+
+def apt_packages(step_command: str) -> set[str]:
+    words = step_command.split("apt-get install", 1)[1].split()
+    return {word for word in words if not word.startswith("-")}
+
+
+@pytest.mark.parametrize("options", [param.values[0] for param in SUITE_SETS], ids=set_id)
+def test_generated_ci_installs_every_program_the_tests_run(tmp_path, options):
+    project = render(options, tmp_path)
+    programs = programs_the_tests_run(project)
+    assert {"redis-server", "initdb", "nginx"} <= programs, programs
+    assert ("chromium" in programs) == (options["include_demo_ui"] == "y")
+    unknown = programs - DEBIAN_PACKAGE.keys()
+    assert not unknown, f"tests run {unknown}: add the Debian package to DEBIAN_PACKAGE and CI"
+
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    job = workflow["jobs"]["test"]
+    commands = [step["run"] for step in job["steps"] if "run" in step]
+    installed = set().union(*(apt_packages(c) for c in commands if "apt-get install" in c))
+    missing = {DEBIAN_PACKAGE[program] for program in programs} - installed
+    assert not missing, f"the generated CI runs tests that need {missing} without installing it"
+    # Missing services fail the run instead of skipping their tests.
+    assert job["env"]["NOTIFICATIONS_REQUIRE_SERVICES"] == "1"
+    assert commands[-1] == "make test"
 
 
 @pytest.mark.suite

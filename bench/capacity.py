@@ -541,12 +541,14 @@ SECTIONS = {
 }
 
 
-README = Path(__file__).resolve().parent.parent / "{{cookiecutter.project_slug}}" / "README.md"
+README = (
+    Path(__file__).resolve().parent.parent / "{{cookiecutter.project_slug}}" / "docs" / "scaling.md"
+)
 START, END = "<!-- sizing:start", "<!-- sizing:end -->"
 
 
 def write_readme_sizing(results: dict, readme: Path = README) -> bool:
-    """Put the sizing table into the generated README's "Sizing" section; False if not computed."""
+    """Put the sizing table into the generated docs/scaling.md; False if not computed."""
     if sizing(results) is None or not readme.is_file():
         return False
     text = readme.read_text()

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+import yaml
 from packaging.requirements import Requirement
 
 from tests.conftest import create_database, free_port, render
@@ -160,7 +161,20 @@ def test_shared_venv_satisfies_rendered_dependencies(tmp_path):
 
 # The rendered project's own checks and test suite -----------------------------------------
 # Docker and database options change no Python code, so the suites cover every code-distinct
-# set, each on the database its option names (real PostgreSQL for postgresql).
+# set, each on the database its option names (real PostgreSQL for postgresql), and each with
+# every service its live and browser tests start: a missing one fails the run
+# (NOTIFICATIONS_REQUIRE_SERVICES=1), and a skip is allowed only for the other database.
+#
+# Soak tests whose subject no option changes: delivery, slow clients, the job engine through
+# restarts, the stream under concurrent writers are the same modules in every set, and the
+# defaults run them all. The other sets leave out only these, which would repeat the same
+# minutes of load against the same code.
+DUPLICATED_SOAKS = [
+    "notifications/tests/live/test_delivery.py::test_a_burst_of_2000_reaches_200_sockets_exactly_once",
+    "notifications/tests/live/test_slow_clients.py",
+    "notifications/tests/live/test_jobs.py::test_scheduled_jobs_survive_restarts_and_cut_connections",
+    "notifications/tests/live/test_stream_soak.py",
+]
 SUITE_SETS = [
     pytest.param(
         {
@@ -169,7 +183,7 @@ SUITE_SETS = [
             "use_docker": "y",
             "database": "postgresql",
         },
-        "",
+        [],
         id="defaults-full-suite-with-live-and-browser",
     ),
     pytest.param(
@@ -179,7 +193,7 @@ SUITE_SETS = [
             "use_docker": "n",
             "database": "sqlite",
         },
-        "not live",
+        DUPLICATED_SOAKS,
         id="minimal-sqlite",
     ),
     pytest.param(
@@ -189,7 +203,7 @@ SUITE_SETS = [
             "use_docker": "y",
             "database": "sqlite",
         },
-        "not live",
+        DUPLICATED_SOAKS,
         id="domain-only-sqlite",
     ),
     pytest.param(
@@ -199,15 +213,66 @@ SUITE_SETS = [
             "use_docker": "n",
             "database": "postgresql",
         },
-        "not live",
+        DUPLICATED_SOAKS,
         id="ui-only-postgresql",
     ),
 ]
 
 
+# The generated CI ----------------------------------------------------------------------------
+# Each program the generated tests start, as they look it up, and the Debian package with it.
+DEBIAN_PACKAGE = {
+    "redis-server": "redis-server",
+    "initdb": "postgresql",
+    "nginx": "nginx",
+    "chromium": "chromium",
+    "npm": "npm",
+    "node": "nodejs",
+}
+PROGRAM = re.compile(
+    r'shutil\.which\("([\w-]+)"\)'  # shutil.which("nginx")
+    r'|"/usr/(?:s?bin|lib/postgresql/\*/bin)/([\w-]+)"'  # "/usr/bin/chromium", initdb's glob
+)
+
+
+def programs_the_tests_run(project: Path) -> set[str]:
+    """Every program a test module or fixture of the project looks up to start it."""
+    found = set()
+    for path in project.rglob("*.py"):
+        if "tests" in path.relative_to(project).parts:
+            for which, absolute in PROGRAM.findall(path.read_text()):
+                found.add(which or absolute)
+    return found
+
+
+def apt_packages(step_command: str) -> set[str]:
+    words = step_command.split("apt-get install", 1)[1].split()
+    return {word for word in words if not word.startswith("-")}
+
+
+@pytest.mark.parametrize("options", [param.values[0] for param in SUITE_SETS], ids=set_id)
+def test_generated_ci_installs_every_program_the_tests_run(tmp_path, options):
+    project = render(options, tmp_path)
+    programs = programs_the_tests_run(project)
+    assert {"redis-server", "initdb", "nginx"} <= programs, programs
+    assert ("chromium" in programs) == (options["include_demo_ui"] == "y")
+    unknown = programs - DEBIAN_PACKAGE.keys()
+    assert not unknown, f"tests run {unknown}: add the Debian package to DEBIAN_PACKAGE and CI"
+
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    job = workflow["jobs"]["test"]
+    commands = [step["run"] for step in job["steps"] if "run" in step]
+    installed = set().union(*(apt_packages(c) for c in commands if "apt-get install" in c))
+    missing = {DEBIAN_PACKAGE[program] for program in programs} - installed
+    assert not missing, f"the generated CI runs tests that need {missing} without installing it"
+    # Missing services fail the run instead of skipping their tests.
+    assert job["env"]["NOTIFICATIONS_REQUIRE_SERVICES"] == "1"
+    assert commands[-1] == "make test"
+
+
 @pytest.mark.suite
-@pytest.mark.parametrize(("options", "marker"), SUITE_SETS)
-def test_rendered_project_checks_and_suite(tmp_path, request, options, marker):
+@pytest.mark.parametrize(("options", "deselected"), SUITE_SETS)
+def test_rendered_project_checks_and_suite(tmp_path, request, options, deselected):
     project = render(options, tmp_path)
     database_url = None
     if options["database"] == "postgresql":
@@ -241,18 +306,34 @@ def test_rendered_project_checks_and_suite(tmp_path, request, options, marker):
         env=env,
     )
 
-    args = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    if marker:
-        args += ["-m", marker]
-    output = run(project, *args, env=env, timeout=1800)
+    args = [python, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider"]
+    for node in deselected:
+        assert (project / node.split("::")[0]).is_file(), f"{node} moved: update DUPLICATED_SOAKS"
+        args += ["--deselect", node]
+    suite_env = {**env, "NOTIFICATIONS_REQUIRE_SERVICES": "1"}
+    output = run(project, *args, env=suite_env, timeout=1800)
     summary = output.strip().splitlines()[-1]
     print(f"{request.node.callspec.id}: {summary}")
     assert " passed" in summary and "failed" not in summary and "error" not in summary
+    assert_skips_only_for_the_other_database(output, summary, options["database"])
+
+
+SKIPPED = re.compile(r"^SKIPPED \[(\d+)\] (\S+?):\d+: (.*)$", re.M)
+
+
+def assert_skips_only_for_the_other_database(output: str, summary: str, database: str) -> None:
+    """Every skip names the database this set does not use: no live or browser test skipped."""
+    other = "SQLite" if database == "postgresql" else "PostgreSQL"
+    skips = SKIPPED.findall(output)
+    wrong = [f"{path}: {reason}" for _, path, reason in skips if other not in reason]
+    assert not wrong, "skipped where every service is present:\n" + "\n".join(wrong)
+    counted = re.search(r"(\d+) skipped", summary)
+    assert sum(int(number) for number, _, _ in skips) == (int(counted[1]) if counted else 0)
 
 
 @pytest.mark.suite
-@pytest.mark.parametrize(("options", "marker"), SUITE_SETS)
-def test_rendered_project_typechecks(tmp_path, options, marker):
+@pytest.mark.parametrize(("options", "deselected"), SUITE_SETS)
+def test_rendered_project_typechecks(tmp_path, options, deselected):
     project = render(options, tmp_path)
 
     output = run(project, str(BIN / "mypy"), ".", timeout=600)
@@ -323,3 +404,71 @@ def wait_for_http(url: str, timeout: float = 60) -> bool:
         except OSError:
             time.sleep(0.25)
     return False
+
+
+# "Your first notification", followed as a reader would -------------------------------------
+FENCED = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+INSTALL_APP = re.compile(r'Add `"(\w+)"` to `INSTALLED_APPS` in `config/settings.py`')
+
+
+def readme_section(readme: str, heading: str) -> str:
+    section = readme.split(f"\n{heading}\n", 1)[1]
+    return section.split("\n## ", 1)[0]
+
+
+def add_installed_app(settings: Path, app: str) -> None:
+    text = settings.read_text()
+    head, rest = text.split("INSTALLED_APPS = [\n", 1)
+    apps, tail = rest.split("]\n", 1)
+    settings.write_text(f'{head}INSTALLED_APPS = [\n{apps}    "{app}",\n]\n{tail}')
+
+
+@pytest.mark.suite
+@pytest.mark.parametrize("options", [SUITE_SETS[0].values[0], SUITE_SETS[1].values[0]], ids=set_id)
+def test_readme_first_notification_runs_verbatim(tmp_path, options):
+    project = render(options, tmp_path)
+    readme = (project / "README.md").read_text()
+    assert readme.split("\n## ")[2].startswith("Your first notification\n"), "the second section"
+    section = readme_section(readme, "## Your first notification")
+    blocks = FENCED.findall(section)
+    # What a reader types: every line but the blank ones and the path each file block opens with.
+    code = [
+        line
+        for language, body in blocks
+        for line in body.splitlines()[(0 if language == "bash" else 1) :]
+        if line.strip()
+    ]
+    assert len(code) < 40, f"{len(code)} lines of code and commands"
+    (project / ".venv").symlink_to(BIN.parent)
+    env = project_env()
+
+    app = INSTALL_APP.search(section)
+    assert app, "the section says which app to add to INSTALLED_APPS"
+    outputs = []
+    for index, (language, body) in enumerate(blocks):
+        # Each step in the order the section gives it: commands, or a file named by its path.
+        if language == "bash":
+            for line in body.splitlines():
+                command = line.split(" #", 1)[0].strip()
+                if command:
+                    outputs.append(run(project, *shlex.split(command), env=env))
+        else:
+            path = body.splitlines()[0].removeprefix("# ")
+            (project / path).write_text(body)
+        if index == 0:
+            # The sentence after the first block: the app goes into INSTALLED_APPS.
+            add_installed_app(project / "config" / "settings.py", app.group(1))
+
+    assert re.search(r"\b1 passed in", outputs[-2].strip().splitlines()[-1])
+    # The project stays clean, and its own tests of the category registry still pass with
+    # the reader's category registered.
+    run(project, str(BIN / "ruff"), "check", ".", env=env)
+    run(project, str(BIN / "ruff"), "format", "--check", ".", env=env)
+    registering = [
+        str(path.relative_to(project))
+        for path in project.rglob("test_*.py")
+        if "categories.register(" in path.read_text() and ".venv" not in path.parts
+    ]
+    assert "notifications/tests/test_categories.py" in registering
+    output = run(project, sys.executable, "-m", "pytest", "-q", *registering, env=env)
+    assert "failed" not in output and "error" not in output

@@ -1,8 +1,8 @@
 """Settings for {{ cookiecutter.project_name }}, every value read from the environment.
 
 Defaults suit local development: SQLite and the in-memory channel layer, no services needed.
-Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL; the README's
-"Configuration" table lists every variable and `.env.example` documents each one.
+Production sets DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL;
+docs/configuration.md lists every variable and `.env.example` documents each one.
 """
 
 import logging
@@ -119,11 +119,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # https://channels.readthedocs.io/en/stable/topics/channel_layers.html
 REDIS_URL = env.str("REDIS_URL", default="")
 # Past one Redis: the channel layer shards groups over these servers by consistent hashing.
-# Every process must list the same URLs in the same order; see README "Scaling out".
+# Every process must list the same URLs in the same order; see docs/scaling.md.
 CHANNEL_REDIS_URLS = env.list("CHANNEL_REDIS_URLS", default=[REDIS_URL] if REDIS_URL else [])
 if REDIS_URL:
     # The pub/sub layer has no per-channel capacity, so a burst is never dropped the way
-    # RedisChannelLayer drops group messages past `capacity`; see README "Delivery".
+    # RedisChannelLayer drops group messages past `capacity`; see docs/delivery.md.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",

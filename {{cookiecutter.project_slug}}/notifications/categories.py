@@ -4,7 +4,7 @@ One table holds every category, so a category is a name with a label, a default 
 the channels it reaches by default, not a model. Register in your AppConfig.ready():
 
     from notifications import categories
-    categories.register("invoice", "Invoices", default_level=Level.MEDIUM, email=True)
+    categories.register("shipping", "Shipping", default_level=Level.MEDIUM, email=True)
 
 Users change `in_app` and `email` per category (notifications/preferences.py), except for a
 `mandatory` category, which always reaches them through its default channels.

@@ -1,5 +1,7 @@
 """The category registry."""
 
+import uuid
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -13,6 +15,11 @@ def registry(monkeypatch):
     monkeypatch.setattr(categories, "_registry", dict(categories._registry))
 
 
+def scratch(prefix: str) -> str:
+    """A category name no app registers (the README's example registers "invoice")."""
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
 def test_the_built_in_categories_are_registered():
     names = [category.name for category in categories.all_categories()]
 
@@ -22,20 +29,22 @@ def test_the_built_in_categories_are_registered():
 
 
 def test_register_derives_a_label_and_is_idempotent():
-    first = categories.register("invoice_sent")
-    again = categories.register("invoice_sent")
+    suffix = uuid.uuid4().hex[:8]
+    first = categories.register(f"Invoice_SENT_{suffix}")
+    again = categories.register(f"Invoice_SENT_{suffix}")
 
     assert first == again
-    assert first.label == "Invoice sent"
+    assert first.label == f"Invoice sent {suffix}"
     assert first.default_level == Level.LOW
-    assert categories.is_registered("invoice_sent")
+    assert categories.is_registered(f"Invoice_SENT_{suffix}")
 
 
 def test_registering_a_different_definition_under_a_taken_name_fails():
-    categories.register("invoice", "Invoices")
+    name = scratch("invoice")
+    categories.register(name, "Invoices")
 
     with pytest.raises(ImproperlyConfigured, match="already registered"):
-        categories.register("invoice", "Bills")
+        categories.register(name, "Bills")
 
 
 @pytest.mark.parametrize("name", ["", "has space", "dash-ed", "x" * 51])
@@ -56,8 +65,8 @@ def test_get_of_an_unknown_category_names_the_registered_ones():
 
 
 def test_register_takes_channel_defaults_and_mandatory():
-    plain = categories.register("invoice", "Invoices")
-    security = categories.register("security", "Security", email=True, mandatory=True)
+    plain = categories.register(scratch("invoice"), "Invoices")
+    security = categories.register(scratch("security"), "Security", email=True, mandatory=True)
 
     assert (plain.in_app, plain.email, plain.mandatory) == (True, False, False)
     assert (security.in_app, security.email, security.mandatory) == (True, True, True)

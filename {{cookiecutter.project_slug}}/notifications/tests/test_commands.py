@@ -43,9 +43,17 @@ def test_notify_stores_and_pushes(user, pushed, django_capture_on_commit_callbac
     assert output == str(notification.id)
     assert (notification.recipient, notification.category) == (user, "payment")
     assert (notification.level, notification.title) == (Level.HIGH, "Paid")
-    assert pushed == [(events.user_group(user.id), pushed[0][1])]
+    # One push, to the user's group as the usage guide names it.
+    assert [group for group, _ in pushed] == [f"notifications_{user.id}"]
     frame = json.loads(events.frame_text(pushed[0][1], "1:0"))
+    assert (frame["event"], frame["id"]) == ("created", "1:0")
     assert frame["payload"]["notification"]["id"] == notification.id
+    assert frame["payload"]["notification"]["message"] == "Invoice paid"
+    assert frame["payload"]["counts"] == {
+        "unread": 1,
+        "unseen": 1,
+        "by_category": {"payment": {"unread": 1, "unseen": 1}},
+    }
 
 
 def test_notify_an_unknown_user_fails_clearly(db):

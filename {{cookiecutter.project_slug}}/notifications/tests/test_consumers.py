@@ -397,9 +397,10 @@ async def test_a_flood_of_commands_is_throttled(application, user, monkeypatch):
     assert [reply["type"] for reply in replies] == ["reply"] * 3 + ["error"] * 2
     assert replies[3]["payload"] == {
         "code": "rate_limited",
-        "message": replies[3]["payload"]["message"],
+        "message": "Too many commands; slow down.",
         "request_id": 3,
     }
+    assert replies[4]["payload"]["request_id"] == 4
     await communicator.disconnect()
 
 

@@ -25,8 +25,8 @@ from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
-from notifications import emails, preferences
-from notifications.models import Notification
+from notifications import categories, emails, preferences
+from notifications.models import Notification, NotificationPreference
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory
 from notifications.tests.servers import HOST, free_port
@@ -39,6 +39,14 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        # Addresses refused at RCPT TO, as a server refuses a mailbox it does not know.
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if address in self.refused:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -214,6 +222,50 @@ def test_a_bad_address_is_counted_and_skipped_and_the_users_after_it_get_theirs(
     assert received == sorted(user.email for user in users if user != carol)
     assert Notification.objects.get(recipient=carol).emailed_at is None
     assert f"The digest to user {carol.pk} was not sent." in caplog.text
+
+
+def test_a_recipient_the_mail_server_refuses_costs_only_their_digest(mailbox, caplog):
+    users = UserFactory.create_batch(5)
+    carol = users[2]
+    mailbox.refused.add(carol.email)
+    NotificationService.notify_many(users, "Invoice paid", category="payment")
+    age()
+
+    assert send() == "Sent 4 digest(s); 1 failed."
+
+    received = sorted(str(message["To"]) for message in mailbox.messages)
+    assert received == sorted(user.email for user in users if user != carol)
+    assert Notification.objects.get(recipient=carol).emailed_at is None
+    assert f"The digest to user {carol.pk} was not sent." in caplog.text
+    # Still due: once the server takes the address, the next run sends it.
+    mailbox.refused.clear()
+    assert send() == "Sent 1 digest(s); 0 failed."
+    assert str(mailbox.messages[-1]["To"]) == carol.email
+
+
+def test_a_mandatory_category_is_emailed_whatever_a_stored_choice_says(user, mailbox):
+    # Stored before "system" was mandatory: the API refuses such a change now.
+    NotificationPreference.objects.create(user=user, category="system", in_app=False, email=False)
+    notification = NotificationService.create_notification(
+        user, "Password changed", category="system"
+    )
+
+    assert notification.pk is not None
+    age()
+    assert send() == "Sent 1 digest(s); 0 failed."
+    [message] = mailbox.messages
+    assert "Password changed" in parts(message)[0]
+
+
+def test_a_mandatory_category_without_email_is_never_emailed(user, mailbox, monkeypatch):
+    monkeypatch.setattr(categories, "_registry", dict(categories._registry))
+    categories.register("legal_notice", "Legal notices", mandatory=True)
+    NotificationPreference.objects.create(user=user, category="legal_notice", email=True)
+    NotificationService.create_notification(user, "Terms updated", category="legal_notice")
+    age()
+
+    assert send() == "Sent 0 digest(s); 0 failed."
+    assert mailbox.messages == []
 
 
 # Unsubscribe ------------------------------------------------------------------------------

@@ -79,7 +79,19 @@ def test_unread_counts(user, other_user):
         },
         0: {"unread": 0, "unseen": 0, "by_category": {}},
     }
-    assert selectors.counts(user) == selectors.counts_for_users([user.id])[user.id]
+    assert selectors.counts(other_user) == {
+        "unread": 1,
+        "unseen": 1,
+        "by_category": {"quote": {"unread": 1, "unseen": 1}},
+    }
+    assert selectors.counts(user) == {
+        "unread": 3,
+        "unseen": 4,
+        "by_category": {
+            "general": {"unread": 1, "unseen": 2},
+            "project": {"unread": 2, "unseen": 2},
+        },
+    }
 
 
 def stream_events(recipient, count: int = 1) -> list[Event]:

@@ -47,7 +47,7 @@ const DEFAULTS = {
   ticketTimeout: 5000,
 };
 
-// Close codes of the README's table.
+// Close codes of docs/websocket.md's table.
 const CLOSE_UNAUTHORIZED = 4401;
 const CLOSE_TOO_MANY = 4429;
 const CLOSE_UNAVAILABLE = 4503;

@@ -39,6 +39,14 @@ ASSET = re.compile(r"""(?:src|href)="(/static/[^"]+)\"""")
 MODULE_IMPORT = re.compile(r"""from\s+["'](\.{1,2}/[^"']+)["']""")
 MARK_ALL_SEEN = "/api/notifications/user/mark_all_seen/"
 EXTERNAL = re.compile(r"""(?:src|href)=["']?(?:https?:)?//""")
+{%- if cookiecutter.include_demo_ui == "y" %}
+# A page only a signed-in user sees, what shows they are, and a static file it loads.
+PAGE, SIGNED_IN, PAGE_ASSET = "/", "Signed in as nina", "notifications.js"
+{%- else %}
+# A page only a signed-in user sees (no notification pages here), what shows they are, and a
+# static file it loads.
+PAGE, SIGNED_IN, PAGE_ASSET = "/accounts/password_change/", "Old password", "/accounts/accounts."
+{%- endif %}
 
 
 class ProxyClient:
@@ -143,22 +151,22 @@ def production(live_env, tmp_path_factory) -> Iterator[dict[str, Any]]:
 def test_sign_in_assets_and_docs_through_nginx(production):
     client = ProxyClient(production["nginx"].port)
 
-    # Out: the centre sends to the accounts login, which any active user can use.
-    status, headers, _ = client.get("/")
+    # Out: the page sends to the accounts login, which any active user can use.
+    status, headers, _ = client.get(PAGE)
     assert status == 302
     assert headers["Location"].startswith("/accounts/login/")
     client.sign_in("nina")
-    status, headers, centre = client.get("/")
+    status, headers, page = client.get(PAGE)
     assert status == 200
     # Preload only with a year's max-age and the owner's consent (SECURE_HSTS_PRELOAD).
     assert headers["Strict-Transport-Security"] == "max-age=3600; includeSubDomains"
-    assert "Signed in as nina" in centre
+    assert SIGNED_IN in page
 
-    assets = assets_of(client, centre)
+    assets = assets_of(client, page)
     _, _, admin_login = client.get("/admin/login/")
     admin_css = [path for path in ASSET.findall(admin_login) if path.endswith(".css")]
     assert admin_css
-    assert any("notifications.js" in path for path in assets)
+    assert any(PAGE_ASSET in path for path in assets)
     for path in assets + admin_css:
         status, headers, _ = client.get(path)
         assert status == 200, path
@@ -172,7 +180,7 @@ def test_sign_in_assets_and_docs_through_nginx(production):
     status, headers, _ = client.request("POST", "/accounts/logout/", {})
     assert status == 302
     assert headers["Location"] == "/accounts/login/"
-    assert client.get("/")[0] == 302, "signed out: the centre sends to the login again"
+    assert client.get(PAGE)[0] == 302, "signed out: the page sends to the login again"
 
     client.sign_in("sam")
     status, _, docs = client.get("/api/docs/")

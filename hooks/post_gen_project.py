@@ -18,6 +18,7 @@ OPTIONAL_PATHS = {
         "notifications/templates/notifications/bell_example.html",
         "notifications/templatetags",
         "notifications/tests/test_demo_page.py",
+        "notifications/tests/test_page_languages.py",
         "notifications/tests/browser",
     ],
     "use_docker": [

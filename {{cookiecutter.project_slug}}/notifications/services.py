@@ -19,9 +19,11 @@ from django.db import models, router, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django_stubs_ext import StrOrPromise
 
 from notifications import bulk, categories, events, limits, preferences, selectors, streams
 from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind, Notification
+from notifications.reader import languages
 from notifications.serializers import (
     broadcast_payload,
     copies_payloads,
@@ -184,19 +186,21 @@ class NotificationService:
     @classmethod
     def broadcast(
         cls,
-        message: str,
+        message: StrOrPromise,
         *,
         category: str = "system",
         level: int | None = None,
-        title: str = "",
+        title: StrOrPromise = "",
         data: dict[str, Any] | None = None,
         expires_at: datetime | None = None,
     ) -> Broadcast:
         """Store one broadcast for every user and push it to every connected socket.
 
         A field over its limit (notifications/limits.py) is ContentTooLarge, a ValueError.
+        Lazy texts (gettext_lazy) are stored in every language: each reader sees theirs.
         """
-        limits.check_content(title=title, message=message, data=data if data is not None else {})
+        title, message, data = languages.broadcast_texts(title, message, data)
+        limits.check_content(title=title, message=message, data=data)
         broadcast = Broadcast(
             category=category,
             level=_level_for(category, level),

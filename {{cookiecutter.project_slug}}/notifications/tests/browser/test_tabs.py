@@ -4,6 +4,7 @@ BroadcastChannel, commands routed through the leader, and a hand-over that loses
 import subprocess
 import sys
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ class Sockets:
     (a closed page's sockets went with it)."""
 
     def __init__(self) -> None:
-        self.opened: list[tuple[object, object]] = []
+        self.opened: list[tuple[Any, Any]] = []
         self.closed: set[int] = set()
 
     def watch(self, page) -> None:
@@ -53,10 +54,12 @@ class Sockets:
         socket.on("close", lambda closed: self.closed.add(id(closed)))
 
     def open_count(self) -> int:
-        return sum(
-            1
-            for page, socket in self.opened
-            if id(socket) not in self.closed and not page.is_closed()
+        return len(
+            [
+                socket
+                for page, socket in self.opened
+                if id(socket) not in self.closed and not page.is_closed()
+            ]
         )
 
 

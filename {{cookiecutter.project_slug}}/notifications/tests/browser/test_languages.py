@@ -49,7 +49,7 @@ def test_the_centre_follows_the_browser_then_the_users_choice(
     # A broadcast pushed live shows in the reader's language, as the list does after a reload.
     run_command("shell", "-c", BROADCAST)
     expect(page.locator(".notification__title")).to_have_text(["Système"])
-    expect(page.locator("time").first).to_have_text("à l’instant")
+    expect(page.locator("time").first).to_have_text("\u00e0 l\u2019instant")
     page.reload()
     expect(page.locator(".notification__title")).to_have_text(["Système"])
     expect(page.locator(".notification__message")).to_have_text(["Notifications non lues"])

@@ -1,5 +1,4 @@
-"""Pages, emails, notification texts and broadcasts in the reader's language."""
-
+"""The API, emails, notification texts and broadcasts in the reader's language."""
 
 import pytest
 from django.core import mail

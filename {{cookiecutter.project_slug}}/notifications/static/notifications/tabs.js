@@ -31,8 +31,8 @@ export class TabShare {
   }
 
   /**
-   * @param {string} name the lock's and the channel's name
-   * @param {{lead: () => void, message: (message: object) => void, position: () => string|null}} hooks
+   * `name` is the lock's and the channel's; `hooks` are the client's: lead() when this client
+   * takes the lock, message(data) for each message of another client, position() its lastId.
    */
   constructor(name, hooks) {
     clients += 1;

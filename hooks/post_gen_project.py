@@ -18,6 +18,10 @@ OPTIONAL_PATHS = {
         "notifications/templates/notifications/bell_example.html",
         "notifications/templatetags",
         "notifications/tests/test_demo_page.py",
+        "notifications/tests/test_page_languages.py",
+        # The scripts' translations.
+        "notifications/locale/fr/LC_MESSAGES/djangojs.po",
+        "notifications/locale/fr/LC_MESSAGES/djangojs.mo",
         "notifications/tests/browser",
     ],
     "use_docker": [

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from rest_framework.throttling import BaseThrottle
 
 TEMPLATE = "accounts/locked_out.html"
@@ -39,10 +40,10 @@ def lockout_minutes() -> int:
 
 
 def lockout_message() -> str:
-    return (
+    return gettext(
         "Too many failed sign-ins for this account or from this address. "
-        f"Try again in {lockout_minutes()} minutes, or reset your password."
-    )
+        "Try again in %(minutes)d minutes, or reset your password."
+    ) % {"minutes": lockout_minutes()}
 
 
 def lockout_response(request: HttpRequest, *args: Any) -> HttpResponse:

@@ -62,11 +62,15 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.errors.ApiBodySizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The browser's language (Accept-Language, or the language cookie)...
+    "django.middleware.locale.LocaleMiddleware",
     # Before CommonMiddleware, so its redirects carry the CORS headers too.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # ...unless the signed-in user chose one (notifications/reader/).
+    "notifications.reader.middleware.ReaderLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -192,7 +196,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="notifications@localh
 
 # I18N / STATIC
 # ------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+# The languages the pages, emails and notification texts are shipped in; a user picks one in
+# their settings, else their browser's is used. Adding one: README, "Adding a language".
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("fr", "French")]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,6 +1,7 @@
 """App configuration: registers the built-in categories and the account signal receivers."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
@@ -13,11 +14,12 @@ class NotificationsConfig(AppConfig):
 
         signals.connect()
 
-        categories.register("general", "General")
-        categories.register("project", "Projects")
-        categories.register("quote", "Quotes")
-        categories.register("payment", "Payments", default_level=Level.MEDIUM, email=True)
+        # Labels are lazy: each reader sees them in their own language.
+        categories.register("general", _("General"))
+        categories.register("project", _("Projects"))
+        categories.register("quote", _("Quotes"))
+        categories.register("payment", _("Payments"), default_level=Level.MEDIUM, email=True)
         # Account and security notices: every user gets them, in the inbox and by email.
         categories.register(
-            "system", "System", default_level=Level.MEDIUM, email=True, mandatory=True
+            "system", _("System"), default_level=Level.MEDIUM, email=True, mandatory=True
         )

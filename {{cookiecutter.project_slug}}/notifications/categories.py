@@ -4,7 +4,9 @@ One table holds every category, so a category is a name with a label, a default 
 the channels it reaches by default, not a model. Register in your AppConfig.ready():
 
     from notifications import categories
-    categories.register("shipping", "Shipping", default_level=Level.MEDIUM, email=True)
+    categories.register("shipping", _("Shipping"), default_level=Level.MEDIUM, email=True)
+
+A label given lazily (gettext_lazy as _) is shown in each reader's language.
 
 Users change `in_app` and `email` per category (notifications/preferences.py), except for a
 `mandatory` category, which always reaches them through its default channels.
@@ -13,6 +15,12 @@ Users change `in_app` and `email` per category (notifications/preferences.py), e
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
+from typing import TypeAlias
+
+from django.utils.functional import Promise
+
+# A text given now, or lazily (gettext_lazy) to be shown in each reader's language.
+StrOrPromise: TypeAlias = str | Promise
 
 LOW, MEDIUM, HIGH = 1, 2, 3
 # Longest category name; matches Notification.category and Broadcast.category.
@@ -26,7 +34,7 @@ class UnknownCategory(ValueError):
 @dataclass(frozen=True)
 class Category:
     name: str
-    label: str
+    label: StrOrPromise
     default_level: int = LOW
     # Channel defaults: the inbox (with its live push) and the email digest.
     in_app: bool = True
@@ -40,7 +48,7 @@ _registry: dict[str, Category] = {}
 
 def register(
     name: str,
-    label: str = "",
+    label: StrOrPromise = "",
     *,
     default_level: int = LOW,
     in_app: bool = True,

@@ -5,12 +5,15 @@ transaction that claims the user, claims their due rows with SELECT ... FOR UPDA
 LOCKED, sends the email and marks the rows `emailed_at`. Runs on several machines at once
 never send the same rows twice: a run skips what another one holds, and finds it emailed once
 that run has committed.
+
+A digest is written in its recipient's language, and waits while their quiet hours hold
+(notifications/reader/): the run skips them, and the first run after the end sends it.
 """
 
 import logging
 import smtplib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,10 +25,13 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import ngettext
 
 from notifications import categories, preferences
 from notifications.models import Notification, NotificationQuerySet
+from notifications.reader import quiet_hours
+from notifications.reader.languages import language_of
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,8 @@ DIGEST_LOCK_KEY = 7_221_001
 class DigestRun:
     sent: int
     failed: int
+    # Users whose digest waits for the end of their quiet hours.
+    waiting: int = 0
 
 
 def due_notifications() -> NotificationQuerySet:
@@ -59,7 +67,9 @@ def due_notifications() -> NotificationQuerySet:
     )
 
 
-def send_digests(*, mailer: BaseEmailBackend | None = None) -> DigestRun:
+def send_digests(
+    *, mailer: BaseEmailBackend | None = None, now: datetime | None = None
+) -> DigestRun:
     """Send each user with notifications due one digest; a failed send is retried next run.
 
     A failure that belongs to one user (an address the mail libraries refuse, such as
@@ -69,6 +79,8 @@ def send_digests(*, mailer: BaseEmailBackend | None = None) -> DigestRun:
     """
     due = due_notifications()
     user_ids = list(due.order_by("recipient_id").values_list("recipient_id", flat=True).distinct())
+    quiet = quiet_hours.waiting(user_ids, now or timezone.now())
+    user_ids = [user_id for user_id in user_ids if user_id not in quiet]
     sent = failed = 0
     try:
         with mailer or get_connection() as open_mailer:
@@ -84,7 +96,7 @@ def send_digests(*, mailer: BaseEmailBackend | None = None) -> DigestRun:
     except (smtplib.SMTPException, OSError):
         logger.exception("The mail server could not be reached; the digests wait.")
         failed = len(user_ids) - sent
-    return DigestRun(sent=sent, failed=failed)
+    return DigestRun(sent=sent, failed=failed, waiting=len(quiet))
 
 
 def send_digest(user_id: int, due: NotificationQuerySet, mailer: BaseEmailBackend) -> int:
@@ -129,7 +141,15 @@ def claim_user(user_id: int) -> bool:
 def build_digest(
     user: AbstractBaseUser, notifications: list[Notification]
 ) -> EmailMultiAlternatives:
-    """The digest email: plain text and HTML, each item linked to the notification centre."""
+    """The digest email in the user's language: plain text and HTML, each item linked to the
+    notification centre."""
+    with translation.override(language_of(int(user.pk))):
+        return _build_digest(user, notifications)
+
+
+def _build_digest(
+    user: AbstractBaseUser, notifications: list[Notification]
+) -> EmailMultiAlternatives:
     listed = notifications[:DIGEST_MAX_ITEMS]
     names = sorted({row.category for row in notifications})
     unsubscribe_url = absolute_url(
@@ -160,6 +180,7 @@ def build_digest(
             # RFC 8058: mail clients offer "Unsubscribe" and POST to the link themselves.
             "List-Unsubscribe": f"<{unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Content-Language": translation.get_language() or settings.LANGUAGE_CODE,
         },
     )
     message.attach_alternative(
@@ -207,13 +228,16 @@ def absolute_url(path: str) -> str:
 
 
 def _label(name: str) -> str:
-    return categories.get(name).label if categories.is_registered(name) else name
+    return str(categories.get(name).label) if categories.is_registered(name) else name
 
 
 def _subject(notifications: list[Notification]) -> str:
     if len(notifications) == 1:
         subject = notifications[0].title or notifications[0].message
     else:
-        subject = f"{len(notifications)} unread notifications"
+        count = len(notifications)
+        subject = ngettext(
+            "%(count)d unread notification", "%(count)d unread notifications", count
+        ) % {"count": count}
     # One line, however the title was written: a header cannot hold a line break.
     return " ".join(subject.split())[:150]

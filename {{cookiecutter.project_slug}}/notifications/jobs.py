@@ -116,8 +116,10 @@ def send_digests() -> dict[str, int]:
             logger.info("Digests are being sent by another run; this one skips.")
             return {"skipped": 1}
         run = emails.send_digests()
-    logger.info("Sent %d digest(s); %d failed.", run.sent, run.failed)
-    return {"sent": run.sent, "failed": run.failed}
+    logger.info(
+        "Sent %d digest(s); %d failed; %d wait for quiet hours.", run.sent, run.failed, run.waiting
+    )
+    return {"sent": run.sent, "failed": run.failed, "waiting": run.waiting}
 
 
 @shared_task(name="notifications.jobs.prune", **RETRY)

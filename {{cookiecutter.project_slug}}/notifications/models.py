@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from notifications.categories import MAX_NAME_LENGTH
 
@@ -21,9 +22,9 @@ MAX_GROUP_KEY_LENGTH = 100
 
 
 class Level(models.IntegerChoices):
-    LOW = 1, "Low"
-    MEDIUM = 2, "Medium"
-    HIGH = 3, "High"
+    LOW = 1, _("Low")
+    MEDIUM = 2, _("Medium")
+    HIGH = 3, _("High")
 
 
 def unexpired(now: datetime | None = None) -> Q:
@@ -343,3 +344,43 @@ class PreferenceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} changed preferences at {self.changed_at}"
+
+
+class ReaderSettings(models.Model):
+    """How a user reads: their language, time zone and quiet hours for email.
+
+    No row, or an empty field, follows the defaults: the browser's language as last seen,
+    else LANGUAGE_CODE; TIME_ZONE; no quiet hours. Quiet hours are wall-clock times in the
+    user's zone; a start later than the end wraps past midnight (22:00 to 07:00).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="notification_reader_settings",
+    )
+    # A code of settings.LANGUAGES, or "" to follow the browser.
+    language = models.CharField(max_length=16, blank=True)
+    # The language the browser last asked for (Accept-Language): what texts stored for the
+    # user are written in when they chose none, since no browser is there when they are.
+    browser_language = models.CharField(max_length=16, blank=True)
+    # An IANA zone name ("Europe/Paris"), or "" for settings.TIME_ZONE.
+    time_zone = models.CharField(max_length=64, blank=True)
+    quiet_start = models.TimeField(null=True, blank=True)
+    quiet_end = models.TimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quiet_start__isnull=True, quiet_end__isnull=True)
+                | (
+                    Q(quiet_start__isnull=False, quiet_end__isnull=False)
+                    & ~Q(quiet_start=models.F("quiet_end"))
+                ),
+                name="quiet_hours_both_and_distinct",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.language or self.browser_language or '-'} {self.time_zone}"

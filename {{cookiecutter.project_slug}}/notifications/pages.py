@@ -1,4 +1,5 @@
-"""The notification pages: the centre, the preferences and an example page with the bell."""
+"""The notification pages: the centre, the preferences, an example page with the bell, and the
+JavaScript catalog that translates their scripts."""
 
 from typing import Any
 
@@ -6,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 from django.views.generic import TemplateView
+from django.views.i18n import JavaScriptCatalog
 
 
 class CentreView(TemplateView):
@@ -31,5 +33,12 @@ urlpatterns = [
         "bell/",
         login_required(TemplateView.as_view(template_name="notifications/bell_example.html")),
         name="notification-bell-example",
+    ),
+    # The scripts' strings in the reader's language (locale/*/djangojs.po), as one script the
+    # pages load before their modules. Open: the bell sits on pages of yours too.
+    path(
+        "jsi18n/",
+        JavaScriptCatalog.as_view(packages=["notifications"]),
+        name="javascript-catalog",
     ),
 ]

@@ -44,7 +44,7 @@ def for_user(user: UserRef) -> list[Preference]:
         rows.append(
             {
                 "category": category.name,
-                "label": category.label,
+                "label": str(category.label),
                 "in_app": _chosen(override, "in_app", category.in_app),
                 "email": _chosen(override, "email", category.email),
                 "mandatory": category.mandatory,

@@ -15,6 +15,7 @@ from rest_framework import serializers
 from notifications import categories
 from notifications.categories import MAX_NAME_LENGTH
 from notifications.models import Broadcast, EventKind, Notification
+from notifications.reader import languages
 from notifications.streams import InvalidPosition, Position
 
 # The largest value of a BigAutoField on every supported database.
@@ -164,6 +165,10 @@ class BroadcastSerializer(serializers.ModelSerializer):
             "is_read",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Broadcast) -> dict[str, Any]:
+        # The reader's language, when the broadcast was stored in several (reader/languages.py).
+        return languages.localized(super().to_representation(instance))
 
 
 class ListQuerySerializer(serializers.Serializer):

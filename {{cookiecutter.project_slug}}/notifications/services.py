@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from notifications.categories import StrOrPromise
 from notifications import (
     bulk,
     categories,
@@ -38,6 +39,7 @@ from notifications.models import (
     Notification,
     StreamHead,
 )
+from notifications.reader import languages
 from notifications.serializers import (
     broadcast_payload,
     copies_payloads,
@@ -207,19 +209,21 @@ class NotificationService:
     @classmethod
     def broadcast(
         cls,
-        message: str,
+        message: StrOrPromise,
         *,
         category: str = "system",
         level: int | None = None,
-        title: str = "",
+        title: StrOrPromise = "",
         data: dict[str, Any] | None = None,
         expires_at: datetime | None = None,
     ) -> Broadcast:
         """Store one broadcast for every user and push it to every connected socket.
 
         A field over its limit (notifications/limits.py) is ContentTooLarge, a ValueError.
+        Lazy texts (gettext_lazy) are stored in every language: each reader sees theirs.
         """
-        limits.check_content(title=title, message=message, data=data if data is not None else {})
+        title, message, data = languages.broadcast_texts(title, message, data)
+        limits.check_content(title=title, message=message, data=data)
         broadcast = Broadcast(
             category=category,
             level=_level_for(category, level),

@@ -1,9 +1,10 @@
 """REST routes: the dj_notif endpoint table, plus unread, seen, archive, delete, counts, stream
-and preferences."""
+preferences and reader settings."""
 
 from django.urls import path, re_path
 
 from notifications import views
+from notifications.reader.api import ReaderSettingsView
 
 app_name = "notifications"
 
@@ -86,6 +87,8 @@ urlpatterns = [
     ),
     # Channels per category
     path("notifications/preferences/", views.PreferencesView.as_view(), name="preferences"),
+    # Language, time zone and quiet hours
+    path("notifications/settings/", ReaderSettingsView.as_view(), name="reader-settings"),
     # WebSocket ticket
     path("notifications/ws_auth/", views.WebSocketTicketView.as_view(), name="ws-auth"),
 ]

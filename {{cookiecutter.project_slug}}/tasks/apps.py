@@ -1,6 +1,7 @@
 """App configuration: registers the categories this app raises and connects its signals."""
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TasksConfig(AppConfig):
@@ -12,8 +13,8 @@ class TasksConfig(AppConfig):
         from notifications.models import Level
 
         # Assignments and mentions are worth an email to someone away; comments stay in-app.
-        categories.register("task", "Tasks", email=True)
-        categories.register("comment", "Comments")
-        categories.register("mention", "Mentions", default_level=Level.MEDIUM, email=True)
+        categories.register("task", _("Tasks"), email=True)
+        categories.register("comment", _("Comments"))
+        categories.register("mention", _("Mentions"), default_level=Level.MEDIUM, email=True)
 
         from tasks import signals  # noqa: F401  (connects the receivers)

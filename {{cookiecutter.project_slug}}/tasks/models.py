@@ -5,6 +5,7 @@ from typing import Any, NamedTuple, Self
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class TaskState(NamedTuple):
@@ -16,9 +17,9 @@ class TaskState(NamedTuple):
 
 class Task(models.Model):
     class Status(models.TextChoices):
-        TODO = "todo", "To do"
-        IN_PROGRESS = "in_progress", "In progress"
-        DONE = "done", "Done"
+        TODO = "todo", _("To do")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
 
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)

@@ -1,4 +1,8 @@
-"""Writes of tasks and comments, and the notifications those writes raise."""
+"""Writes of tasks and comments, and the notifications those writes raise.
+
+Notification texts are lazy translations: each recipient's copy is written in their language
+(notifications/reader/languages.py), so the centre, the socket and email all show it so.
+"""
 
 import enum
 import re
@@ -8,8 +12,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
+from django.utils import translation
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
+from notifications.categories import StrOrPromise
 from notifications import limits
+from notifications.reader import languages
 from notifications.services import NotificationService
 from notifications.users import User
 from tasks.models import Comment, Task, TaskState
@@ -135,10 +144,12 @@ def notify_task_saved(task: Task, *, created: bool, before: TaskState | None) ->
     if assigned and task.assignee_id not in notified:
         _notify(
             [task.assignee_id],
-            title=f"{name} assigned you {task}",
-            message=f'{name} created "{task}" and assigned it to you.'
+            title=format_lazy(_("{name} assigned you {task}"), name=name, task=task),
+            message=format_lazy(
+                _('{name} created "{task}" and assigned it to you.'), name=name, task=task
+            )
             if created
-            else f'{name} assigned "{task}" to you.',
+            else format_lazy(_('{name} assigned "{task}" to you.'), name=name, task=task),
             kind="task_created" if created else "task_assigned",
             category="task",
             actor=actor,
@@ -150,13 +161,18 @@ def notify_task_saved(task: Task, *, created: bool, before: TaskState | None) ->
     if not moved:
         return
     completed = task.status == Task.Status.DONE
-    status = task.get_status_display()
+    # The label of the status, lazy: rendered in each recipient's language.
+    status = Task.Status(task.status).label
     _notify(
         [user_id for user_id in (task.created_by_id, task.assignee_id) if user_id not in notified],
-        title=f"{name} completed {task}" if completed else f"{name} moved {task} to {status}",
-        message=f'{name} completed "{task}".'
+        title=format_lazy(_("{name} completed {task}"), name=name, task=task)
         if completed
-        else f'{name} moved "{task}" to {status}.',
+        else format_lazy(_("{name} moved {task} to {status}"), name=name, task=task, status=status),
+        message=format_lazy(_('{name} completed "{task}".'), name=name, task=task)
+        if completed
+        else format_lazy(
+            _('{name} moved "{task}" to {status}.'), name=name, task=task, status=status
+        ),
         kind="task_completed" if completed else "task_updated",
         category="task",
         actor=actor,
@@ -194,7 +210,7 @@ def notify_comment_added(comment: Comment) -> None:
     NotificationService.lock_recipients([*mentioned, *grouped], group_key=group_key)
     _notify(
         mentioned,
-        title=f"{name} mentioned you on {task}",
+        title=format_lazy(_("{name} mentioned you on {task}"), name=name, task=task),
         message=comment.body,
         kind="mention",
         category="mention",
@@ -204,7 +220,7 @@ def notify_comment_added(comment: Comment) -> None:
     )
     _notify(
         grouped,
-        title=f"{name} commented on {task}",
+        title=format_lazy(_("{name} commented on {task}"), name=name, task=task),
         message=comment.body,
         kind="comment",
         category="comment",
@@ -228,8 +244,8 @@ def mentioned_user_ids(text: str) -> list[int]:
 def _notify(
     user_ids: Sequence[int | None],
     *,
-    title: str,
-    message: str,
+    title: StrOrPromise,
+    message: StrOrPromise,
     kind: str,
     category: str,
     actor: User | None,
@@ -237,24 +253,30 @@ def _notify(
     data: dict[str, Any],
     group_key: str = "",
 ) -> None:
-    """Notify each user once; the title is for people, `data["kind"]` for code."""
+    """Notify each user once, in their language; the title is for people, `data["kind"]` for
+    code."""
     recipients = list(dict.fromkeys(user_id for user_id in user_ids if user_id is not None))
-    if recipients:
-        NotificationService.notify_many(
-            recipients,
-            # Cut to what a notification may carry (notifications/limits.py).
-            limits.shortened(
-                message, length=limits.MAX_MESSAGE_LENGTH, size=limits.MAX_MESSAGE_BYTES
-            ),
-            title=limits.shortened(
-                title, length=limits.MAX_TITLE_LENGTH, size=limits.MAX_TITLE_BYTES
-            ),
-            category=category,
-            actor=actor,
-            target=target,
-            data={"kind": kind, **data},
-            group_key=group_key,
-        )
+    groups = languages.by_language(recipients)
+    if len(groups) > 1:
+        # One write per language: all their locks first, in the order every write takes them.
+        NotificationService.lock_recipients(recipients, group_key=group_key)
+    for language, group in groups.items():
+        with translation.override(language):
+            NotificationService.notify_many(
+                group,
+                # Cut to what a notification may carry (notifications/limits.py).
+                limits.shortened(
+                    str(message), length=limits.MAX_MESSAGE_LENGTH, size=limits.MAX_MESSAGE_BYTES
+                ),
+                title=limits.shortened(
+                    str(title), length=limits.MAX_TITLE_LENGTH, size=limits.MAX_TITLE_BYTES
+                ),
+                category=category,
+                actor=actor,
+                target=target,
+                data={"kind": kind, **data},
+                group_key=group_key,
+            )
 
 
 def _name(user: User | None) -> str:

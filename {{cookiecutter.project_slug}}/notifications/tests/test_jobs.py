@@ -33,8 +33,8 @@ def test_the_digest_job_emails_what_stayed_unread_once():
     NotificationService.create_notification(user, "Invoice 42 paid", category="payment")
     Notification.objects.update(created_at=F("created_at") - timedelta(minutes=20))
 
-    assert jobs.send_digests.delay().get() == {"sent": 1, "failed": 0}
-    assert jobs.send_digests.delay().get() == {"sent": 0, "failed": 0}
+    assert jobs.send_digests.delay().get() == {"sent": 1, "failed": 0, "waiting": 0}
+    assert jobs.send_digests.delay().get() == {"sent": 0, "failed": 0, "waiting": 0}
 
     assert [message.to for message in mail.outbox] == [["ada@example.com"]]
     assert "Invoice 42 paid" in mail.outbox[0].body

@@ -20,4 +20,5 @@ class Command(BaseCommand):
         if result.get("skipped"):
             self.stdout.write("Another run is sending digests; nothing done.")
             return
-        self.stdout.write(f"Sent {result['sent']} digest(s); {result['failed']} failed.")
+        waiting = f"; {result['waiting']} wait for quiet hours" if result["waiting"] else ""
+        self.stdout.write(f"Sent {result['sent']} digest(s); {result['failed']} failed{waiting}.")

@@ -4,6 +4,7 @@
  * Every piece of notification text goes through textContent, never innerHTML: a message
  * holding markup shows as text.
  */
+import { format, gettext, localized } from "./i18n.js";
 import { NotificationClient } from "./notifications.js";
 import { api, withQuery } from "./rest.js";
 import { heading, initial, keepTimesFresh, levelBadge, safeUrl, setTime } from "./render.js";
@@ -30,21 +31,27 @@ const toasts = new Toasts(document.getElementById("toasts"), {
 const baseTitle = document.title;
 
 const STATUS_TEXT = {
-  connecting: () => "Connecting…",
-  online: () => "Live",
-  offline: (detail) => `Offline, retrying in ${Math.ceil((detail.delay ?? 0) / 1000)} s`,
-  unauthorized: () => "Signed out: reload to sign in",
-  closed: () => "Disconnected",
+  connecting: () => gettext("Connecting…"),
+  online: () => gettext("Live"),
+  offline: (detail) =>
+    format(gettext("Offline, retrying in %(seconds)s s"), {
+      seconds: Math.ceil((detail.delay ?? 0) / 1000),
+    }),
+  unauthorized: () => gettext("Signed out: reload to sign in"),
+  closed: () => gettext("Disconnected"),
 };
 const EMPTY_TEXT = {
   inbox: [
-    "You are all caught up",
-    "New notifications appear here as they arrive. Archived ones are under Archived.",
+    gettext("You are all caught up"),
+    gettext("New notifications appear here as they arrive. Archived ones are under Archived."),
   ],
-  unread: ["Nothing unread", "Everything here is read; read items stay in the Inbox."],
+  unread: [
+    gettext("Nothing unread"),
+    gettext("Everything here is read; read items stay in the Inbox."),
+  ],
   archived: [
-    "The archive is empty",
-    "Archive a notification from the Inbox to keep it out of the way; it waits here.",
+    gettext("The archive is empty"),
+    gettext("Archive a notification from the Inbox to keep it out of the way; it waits here."),
   ],
 };
 
@@ -124,7 +131,7 @@ async function act(url, method, apply) {
   try {
     apply(await api(url, { method }));
   } catch (error) {
-    toasts.error("Something went wrong", error.message);
+    toasts.error(gettext("Something went wrong"), error.message);
   }
 }
 
@@ -213,16 +220,17 @@ function render(notification) {
   setLink(item, safeUrl(notification.url));
   const actions = item.querySelector(".notification__actions");
   if (notification.archived_at) {
-    actions.append(button("unarchive", "Move to inbox", title));
+    actions.append(button("unarchive", gettext("Move to inbox"), title));
   } else {
-    actions.append(button("toggle-read", "", title), button("archive", "Archive", title));
+    actions.append(button("toggle-read", "", title), button("archive", gettext("Archive"), title));
   }
-  actions.append(button("delete", "Delete", title, "button--quiet"));
+  actions.append(button("delete", gettext("Delete"), title, "button--quiet"));
   setRead(item, notification.is_read);
   return item;
 }
 
-function renderBroadcast(broadcast) {
+function renderBroadcast(pushed) {
+  const broadcast = localized(pushed);
   const item = itemTemplate.content.firstElementChild.cloneNode(true);
   const title = broadcast.title || broadcast.message;
   fill(item, {
@@ -233,7 +241,7 @@ function renderBroadcast(broadcast) {
     level: broadcast.level,
     levelLabel: broadcast.level_label,
     category: broadcast.category,
-    avatar: initial({}, "Announcement"),
+    avatar: initial({}, gettext("Announcement")),
   });
   item.dataset.id = broadcast.id;
   item.dataset.kind = "broadcast";
@@ -274,7 +282,8 @@ function setRead(item, isRead) {
   item.classList.toggle("is-unread", !isRead);
   const toggle = item.querySelector('[data-action="toggle-read"]');
   if (!toggle) return;
-  const text = isRead ? (item.dataset.kind === "broadcast" ? "Read" : "Mark unread") : "Mark read";
+  const readText = item.dataset.kind === "broadcast" ? gettext("Read") : gettext("Mark unread");
+  const text = isRead ? readText : gettext("Mark read");
   toggle.textContent = text;
   toggle.setAttribute("aria-label", `${text}: ${toggle.dataset.for}`);
   toggle.dataset.read = isRead ? "true" : "false";
@@ -293,8 +302,10 @@ function updateEmpty() {
   if (isEmpty) {
     let [title, hint] = EMPTY_TEXT[view.tab];
     if (view.category) {
-      title = `Nothing in ${categoryLabel(view.category)} here`;
-      hint = "Choose All categories to see every notification.";
+      title = format(gettext("Nothing in %(category)s here"), {
+        category: categoryLabel(view.category),
+      });
+      hint = gettext("Choose All categories to see every notification.");
     }
     empty.querySelector(".empty__title").textContent = title;
     empty.querySelector(".empty__hint").textContent = hint;
@@ -313,7 +324,9 @@ function showCounts(next) {
   for (const option of categoryFilter.options) {
     if (!option.value) continue;
     const count = counts.by_category?.[option.value]?.unread ?? 0;
-    option.textContent = count ? `${categoryLabel(option.value)} (${count})` : categoryLabel(option.value);
+    option.textContent = count
+      ? `${categoryLabel(option.value)} (${count})`
+      : categoryLabel(option.value);
   }
 }
 
@@ -395,17 +408,21 @@ function applyEvent(payload, frame) {
     case "broadcast":
       broadcastUnread += 1;
       upsertBroadcast({ ...payload.broadcast, is_read: false });
-      if (!frame.replayed) toasts.show({ ...payload.broadcast, isBroadcast: true }, categoryLabel);
+      if (!frame.replayed) {
+        toasts.show({ ...localized(payload.broadcast), isBroadcast: true }, categoryLabel);
+      }
       break;
     case "broadcast_read":
       forItems(payload.ids, "b", (item) => {
-        if (item.classList.contains("is-unread")) broadcastUnread = Math.max(0, broadcastUnread - 1);
+        if (item.classList.contains("is-unread"))
+          broadcastUnread = Math.max(0, broadcastUnread - 1);
         setRead(item, true);
       });
       break;
     case "broadcast_deleted":
       forItems(payload.ids, "b", (item) => {
-        if (item.classList.contains("is-unread")) broadcastUnread = Math.max(0, broadcastUnread - 1);
+        if (item.classList.contains("is-unread"))
+          broadcastUnread = Math.max(0, broadcastUnread - 1);
         item.remove();
       });
       updateEmpty();
@@ -455,7 +472,9 @@ list.addEventListener("click", (event) => {
       if (control.dataset.read === "true") {
         act(itemUrl(id, "mark_unread"), "POST", (n) => setRead(item, n.is_read));
       } else {
-        markRead(item).catch((error) => toasts.error("Something went wrong", error.message));
+        markRead(item).catch((error) =>
+          toasts.error(gettext("Something went wrong"), error.message),
+        );
       }
       break;
     case "archive":
@@ -517,7 +536,7 @@ categoryFilter.addEventListener("change", () => {
 });
 
 function showLoadError(error) {
-  toasts.error("Could not load notifications", error.message);
+  toasts.error(gettext("Could not load notifications"), error.message);
 }
 
 function main() {

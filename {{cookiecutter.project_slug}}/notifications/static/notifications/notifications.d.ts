@@ -100,6 +100,7 @@ export interface SyncedPayload {
 }
 
 export interface ErrorPayload {
+  /** Also "not_connected": a follower's command reached a leader without an open socket. */
   code: string;
   message: string;
   /** The request_id of the command refused; null when no command caused it. */
@@ -186,7 +187,17 @@ export interface ClientOptions {
   requestTimeout?: number;
   /** Milliseconds a ticket request may take (5000); then the attempt fails and is retried. */
   ticketTimeout?: number;
+  /**
+   * true (default): the tabs of this origin with the same `url` share one socket. One client
+   * leads (a Web Lock held for its tab's life) and connects; the others hear its events over a
+   * BroadcastChannel and send their commands through it. Without Web Locks or BroadcastChannel,
+   * or with false, the client opens a socket of its own.
+   */
+  shareConnection?: boolean;
 }
+
+/** leader: this client's socket serves the tabs; follower: another tab's does; alone: unshared. */
+export type Role = "leader" | "follower" | "alone";
 
 export interface ListParams {
   category?: string;
@@ -204,8 +215,9 @@ export class NotificationClient {
   readonly state: ConnectionState;
   /** The last stream position seen: reconnects ask from here. */
   readonly lastId: Position | null;
-  /** The open or opening socket; null between attempts. */
+  /** The open or opening socket; null between attempts, and in a follower. */
   readonly socket: WebSocket | null;
+  readonly role: Role;
   /** Subscribe; returns the function that unsubscribes. */
   on<K extends StreamEvent | keyof ClientEvents>(event: K, listener: Listener<K>): () => void;
   off<K extends StreamEvent | keyof ClientEvents>(event: K, listener: Listener<K>): void;

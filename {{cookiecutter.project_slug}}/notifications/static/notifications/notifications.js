@@ -19,8 +19,13 @@
  *   client.start();
  *   off();                                        // unsubscribe
  *
+ * The tabs of one origin share one socket (tabs.js): one client leads and connects, the others
+ * follow through it and hear the same events; `shareConnection: false` gives a client its own.
+ *
  * Types: notifications.d.ts, beside this file.
  */
+
+import { TabShare } from "./tabs.js";
 
 const DEFAULTS = {
   url: "/ws/notifications/",
@@ -45,6 +50,9 @@ const DEFAULTS = {
   // A ticket request still unanswered after this many milliseconds fails like a refused
   // connection and is retried with backoff: a hung request must not leave the page offline.
   ticketTimeout: 5000,
+  // One socket for every tab of this origin with the same url (Web Locks and BroadcastChannel;
+  // where either is missing each client opens its own). false: this client opens its own.
+  shareConnection: true,
 };
 
 // Close codes of docs/websocket.md's table.
@@ -94,6 +102,8 @@ export class NotificationClient {
   // The resume under way: "connect" (?since=) or "sync" until its `synced` or error frame.
   #resume = null;
   #wake = () => this.reconnectNow();
+  // The tabs' shared socket (tabs.js); null when this client has a socket of its own.
+  #share = null;
   #onVisibility = () => {
     if (document.visibilityState === "visible") this.reconnectNow();
   };
@@ -121,10 +131,17 @@ export class NotificationClient {
     this.#stopped = false;
     window.addEventListener("online", this.#wake);
     document.addEventListener("visibilitychange", this.#onVisibility);
+    if (this.options.shareConnection && TabShare.supported()) {
+      this.#startShared();
+      return;
+    }
     this.#connect();
   }
 
   stop() {
+    // First: a follower hears nothing of this client's end, and a waiting tab takes the lead.
+    this.#share?.stop();
+    this.#share = null;
     this.#stopped = true;
     this.#generation += 1;
     this.#inFlight?.abort();
@@ -142,6 +159,10 @@ export class NotificationClient {
   /** Reconnect now (back online, page visible again) when no socket is open or opening. */
   reconnectNow() {
     if (this.#stopped || this.state !== "offline") return;
+    if (this.#share?.following) {
+      this.#share.post({ kind: "wake" });
+      return;
+    }
     clearTimeout(this.#timer);
     this.#attempt = 0;
     this.#connect();
@@ -149,6 +170,10 @@ export class NotificationClient {
 
   /** Ask for every event after lastId; a heartbeat showing the client behind does it too. */
   sync() {
+    if (this.#share?.following) {
+      this.#share.post({ kind: "sync" });
+      return;
+    }
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN || this.#resume) return;
     this.#resume = "sync";
@@ -158,19 +183,22 @@ export class NotificationClient {
 
   /** Send a command and resolve with the reply frame carrying its request_id. */
   request(action, params = {}) {
+    const share = this.#share?.following ? this.#share : null;
     const socket = this.socket;
-    if (!socket || socket.readyState !== WebSocket.OPEN) {
+    if (share ? this.state !== "online" : !socket || socket.readyState !== WebSocket.OPEN) {
       return Promise.reject(new Error(`${action}: not connected`));
     }
     this.#requestCount += 1;
-    const requestId = String(this.#requestCount);
+    const requestId = share ? share.requestId(this.#requestCount) : String(this.#requestCount);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#pending.delete(requestId);
         reject(new Error(`${action}: no reply`));
       }, this.options.requestTimeout);
       this.#pending.set(requestId, { resolve, reject, timer });
-      socket.send(JSON.stringify({ action, request_id: requestId, ...params }));
+      const text = JSON.stringify({ action, request_id: requestId, ...params });
+      if (share) share.post({ kind: "command", text });
+      else socket.send(text);
     });
   }
 
@@ -200,6 +228,12 @@ export class NotificationClient {
 
   ping() {
     return this.request("ping");
+  }
+
+  /** "leader": this client's socket serves the tabs; "follower": another's does; "alone". */
+  get role() {
+    if (this.#share === null) return "alone";
+    return this.#share.leading ? "leader" : "follower";
   }
 
   // Connection ----------------------------------------------------------------------------
@@ -236,7 +270,8 @@ export class NotificationClient {
     socket.addEventListener("message", (message) => {
       if (socket !== this.socket) return;
       this.#feedWatchdog(socket);
-      this.#receive(message.data);
+      if (this.#share) this.#share.frame(() => this.#receive(message.data));
+      else this.#receive(message.data);
     });
     socket.addEventListener("close", (event) => this.#closed(socket, event));
   }
@@ -338,7 +373,7 @@ export class NotificationClient {
     // Positions are opaque text, compared only for equality; servers before "12:3" sent numbers.
     if (frame.id !== undefined) frame.id = position(frame.id);
     if (payload.last_id !== undefined) payload.last_id = position(payload.last_id);
-    this.#settle(frame, payload);
+    if (this.#settle(frame, payload)) return;
     if (frame.id !== undefined && frame.id !== null) {
       // A stream event seen before (live and then replayed) is dropped whole. The server sends
       // positions in order, so the newest seen is the one to resume from.
@@ -422,10 +457,16 @@ export class NotificationClient {
     return true;
   }
 
+  /** Resolve or reject the command a reply answers; true when it answers another tab's. */
   #settle(frame, payload) {
     const requestId = payload.request_id ?? frame.request_id;
     const request = requestId == null ? null : this.#pending.get(String(requestId));
-    if (!request) return;
+    if (!request) {
+      const foreign = requestId != null && this.#share?.leading && TabShare.isForeign(requestId);
+      if (!foreign) return false;
+      this.#share.post({ kind: "reply", frame });
+      return true;
+    }
     this.#pending.delete(String(requestId));
     clearTimeout(request.timer);
     if (frame.type === "error") {
@@ -435,6 +476,7 @@ export class NotificationClient {
     } else {
       request.resolve(frame);
     }
+    return false;
   }
 
   #failPending(reason) {
@@ -446,6 +488,7 @@ export class NotificationClient {
   }
 
   #emit(event, ...args) {
+    this.#share?.heard(event, args);
     for (const listener of [...(this.#listeners.get(event) ?? [])]) {
       try {
         listener(...args);
@@ -459,5 +502,80 @@ export class NotificationClient {
   #setState(state, detail = {}) {
     this.state = state;
     this.#emit("state", state, detail);
+  }
+
+  // Tabs sharing one socket (tabs.js) -----------------------------------------------------
+
+  #startShared() {
+    const name = `notifications:${new URL(this.options.url, window.location.href).href}`;
+    this.#share = new TabShare(name, {
+      lead: () => this.#lead(),
+      message: (message) => this.#fromTab(message),
+      position: () => this.lastId,
+    });
+    this.#setState("connecting");
+    this.#share.start();
+  }
+
+  /** This client took the lock: it connects from the last position the tabs heard. */
+  #lead() {
+    // Commands sent through the previous leader died with it.
+    this.#failPending("the leading tab closed");
+    this.#attempt = 0;
+    this.#connect();
+  }
+
+  #fromTab(message) {
+    const share = this.#share;
+    if (share === null) return;
+    if (share.leading) {
+      if (message.kind === "hello") share.welcome(message.from);
+      else if (message.kind === "command") this.#sendForTab(message.text);
+      else if (message.kind === "wake") this.reconnectNow();
+      else if (message.kind === "sync") this.sync();
+      return;
+    }
+    if (message.kind === "leader") this.#failPending("the leading tab closed");
+    else if (message.kind === "emits" && (!message.to || message.to === share.id)) {
+      this.#follow(message);
+    } else if (message.kind === "reply") {
+      const { frame } = message;
+      const payload = frame.payload ?? {};
+      if (!this.#pending.has(String(payload.request_id ?? frame.request_id))) return;
+      this.#settle(frame, payload);
+      if (frame.type === "error") this.#emit("error", payload, frame);
+    }
+  }
+
+  /** Hear what the leader's listeners heard; a frame heard before (by position) is dropped. */
+  #follow({ emits, lastId }) {
+    const id = emits.map(([, args]) => args[1]?.id).find((value) => value != null);
+    if (id != null && !this.#remember(id)) return;
+    this.lastId = lastId;
+    for (const [event, args] of emits) {
+      if (event === "state") this.state = args[0];
+      this.#emit(event, ...args);
+    }
+  }
+
+  /** A follower's command: on the socket, or answered at once when there is none. */
+  #sendForTab(text) {
+    const socket = this.socket;
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(text);
+      return;
+    }
+    let requestId = null;
+    try {
+      requestId = JSON.parse(text).request_id ?? null;
+    } catch {
+      return;
+    }
+    const payload = {
+      code: "not_connected",
+      message: "Not connected; try again.",
+      request_id: requestId,
+    };
+    this.#share.post({ kind: "reply", frame: { type: "error", event: "error", payload } });
   }
 }

@@ -1,16 +1,20 @@
 /**
  * The preferences page: one row per category, one checkbox per channel, each change saved
  * at once with a PATCH of that category. Mandatory categories show their channels locked on.
+ * Below them, the reader settings: language, time zone and quiet hours for email.
  */
+import { format, gettext } from "./i18n.js";
 import { api } from "./rest.js";
 
 const root = document.querySelector("[data-notification-preferences]");
 const url = root.dataset.preferencesUrl;
+const settingsUrl = root.dataset.settingsUrl;
 const rows = document.getElementById("preferences-rows");
 const status = document.getElementById("preferences-status");
+const settingsForm = document.getElementById("reader-settings");
 const CHANNELS = [
-  ["in_app", "In app"],
-  ["email", "Email"],
+  ["in_app", gettext("In app")],
+  ["email", gettext("Email")],
 ];
 
 function render(preference) {
@@ -22,7 +26,7 @@ function render(preference) {
   if (preference.mandatory) {
     const note = document.createElement("span");
     note.className = "preferences__note";
-    note.textContent = "Always on: these cannot be turned off.";
+    note.textContent = gettext("Always on: these cannot be turned off.");
     name.append(note);
   }
   row.append(name);
@@ -42,7 +46,7 @@ function render(preference) {
 }
 
 async function save(preference, channel, box) {
-  status.textContent = "Saving…";
+  status.textContent = gettext("Saving…");
   try {
     const saved = await api(url, {
       method: "PATCH",
@@ -51,21 +55,69 @@ async function save(preference, channel, box) {
     const row = saved.find?.((item) => item.category === preference.category);
     if (row) Object.assign(preference, row);
     box.checked = Boolean(preference[channel] ?? box.checked);
-    status.textContent = `Saved: ${preference.label}, ${box.checked ? "on" : "off"} for ${
-      channel === "email" ? "email" : "in app"
-    }.`;
+    const template = box.checked
+      ? gettext("Saved: %(category)s, on for %(channel)s.")
+      : gettext("Saved: %(category)s, off for %(channel)s.");
+    status.textContent = format(template, {
+      category: preference.label,
+      channel: channel === "email" ? gettext("email") : gettext("in app"),
+    });
   } catch (error) {
     box.checked = !box.checked;
-    status.textContent = `Not saved (${error.message}); try again.`;
+    status.textContent = format(gettext("Not saved (%(error)s); try again."), {
+      error: error.message,
+    });
+  }
+}
+
+function showSettings(settings) {
+  const select = settingsForm.elements.language;
+  select.replaceChildren(select.options[0]);
+  for (const language of settings.languages) {
+    select.append(new Option(language.name, language.code));
+  }
+  select.value = settings.language;
+  settingsForm.elements.time_zone.value = settings.time_zone;
+  settingsForm.elements.quiet_start.value = settings.quiet_start ?? "";
+  settingsForm.elements.quiet_end.value = settings.quiet_end ?? "";
+}
+
+async function saveSettings(event) {
+  event.preventDefault();
+  const { language, time_zone: zone, quiet_start: start, quiet_end: end } = settingsForm.elements;
+  const before = document.documentElement.lang;
+  status.textContent = gettext("Saving…");
+  try {
+    const saved = await api(settingsUrl, {
+      method: "PATCH",
+      body: {
+        language: language.value,
+        time_zone: zone.value.trim(),
+        quiet_start: start.value || null,
+        quiet_end: end.value || null,
+      },
+    });
+    showSettings(saved);
+    // A new language shows on the next page; this one follows at once.
+    if (saved.language && saved.language !== before) window.location.reload();
+    else status.textContent = gettext("Saved.");
+  } catch (error) {
+    status.textContent = format(gettext("Not saved (%(error)s); try again."), {
+      error: error.message,
+    });
   }
 }
 
 async function main() {
+  settingsForm.addEventListener("submit", saveSettings);
   try {
-    const preferences = await api(url);
+    const [preferences, settings] = await Promise.all([api(url), api(settingsUrl)]);
     rows.replaceChildren(...preferences.map(render));
+    showSettings(settings);
   } catch (error) {
-    status.textContent = `Could not load your preferences (${error.message}).`;
+    status.textContent = format(gettext("Could not load your preferences (%(error)s)."), {
+      error: error.message,
+    });
   }
 }
 

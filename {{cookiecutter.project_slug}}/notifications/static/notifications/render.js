@@ -3,6 +3,8 @@
  * actor initials, group phrases and safe links. Text always goes through textContent.
  */
 
+import { format, gettext, language, ngettext } from "./i18n.js";
+
 const SVG = "http://www.w3.org/2000/svg";
 // One path per level: a dot (low), an exclamation in a circle (medium), a triangle (high).
 const LEVEL_PATHS = {
@@ -10,10 +12,11 @@ const LEVEL_PATHS = {
   2: "M8 1a7 7 0 1 1 0 14A7 7 0 0 1 8 1zm-.9 3v5h1.8V4zm0 6.5v1.8h1.8v-1.8z",
   3: "M8 1l7.5 13.5h-15zm-.9 4.5v4.5h1.8V5.5zm0 5.8v1.7h1.8v-1.7z",
 };
-const LEVEL_NAMES = { 1: "Low", 2: "Medium", 3: "High" };
+const LEVEL_NAMES = { 1: gettext("Low"), 2: gettext("Medium"), 3: gettext("High") };
 
-const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
-const absolute = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+// In the page's language, not the browser's: the words around them are.
+const relative = new Intl.RelativeTimeFormat(language, { numeric: "auto" });
+const absolute = new Intl.DateTimeFormat(language, { dateStyle: "medium", timeStyle: "short" });
 const UNITS = [
   ["year", 365 * 24 * 3600],
   ["month", 30 * 24 * 3600],
@@ -26,13 +29,13 @@ const UNITS = [
 /** "just now", "3 minutes ago", "yesterday". */
 export function relativeTime(date, now = Date.now()) {
   const seconds = Math.round((date.getTime() - now) / 1000);
-  if (Math.abs(seconds) < 45) return "just now";
+  if (Math.abs(seconds) < 45) return gettext("just now");
   for (const [unit, size] of UNITS) {
     if (Math.abs(seconds) >= size || unit === "minute") {
       return relative.format(Math.round(seconds / size), unit);
     }
   }
-  return "just now";
+  return gettext("just now");
 }
 
 /** Fill a <time> element: relative text, the exact time as its title. */
@@ -65,7 +68,7 @@ export function levelBadge(level, label) {
   path.setAttribute("d", LEVEL_PATHS[level] ?? LEVEL_PATHS[1]);
   icon.append(path);
   const text = document.createElement("span");
-  text.textContent = label || LEVEL_NAMES[level] || "Low";
+  text.textContent = label || LEVEL_NAMES[level] || LEVEL_NAMES[1];
   badge.append(icon, text);
   return badge;
 }
@@ -82,7 +85,8 @@ export function groupPhrase(notification) {
   const first = notification.actors?.[0]?.username;
   if (count < 2 || !first) return null;
   const others = count - 1;
-  return `${first} and ${others} ${others === 1 ? "other" : "others"}`;
+  const phrase = ngettext("%(name)s and %(count)s other", "%(name)s and %(count)s others", others);
+  return format(phrase, { name: first, count: others });
 }
 
 /**
@@ -91,7 +95,7 @@ export function groupPhrase(notification) {
  * headed by its message, never by its level.
  */
 export function heading(notification) {
-  const title = notification.title || notification.message || "Notification";
+  const title = notification.title || notification.message || gettext("Notification");
   const phrase = groupPhrase(notification);
   const first = notification.actors?.[0]?.username;
   if (phrase && title.startsWith(`${first} `)) return phrase + title.slice(first.length);

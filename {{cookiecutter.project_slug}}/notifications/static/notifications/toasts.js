@@ -3,6 +3,7 @@
  * announced politely to screen readers, and never covering the page's controls (the page
  * keeps room for them at its foot).
  */
+import { format, gettext, ngettext } from "./i18n.js";
 import { levelBadge } from "./render.js";
 
 const VISIBLE = 3;
@@ -29,7 +30,8 @@ export class Toasts {
   }
 
   show(item, categoryLabel = (name) => name) {
-    const title = item.title || (item.isBroadcast ? "Announcement" : "New notification");
+    const title =
+      item.title || (item.isBroadcast ? gettext("Announcement") : gettext("New notification"));
     const element = document.createElement("li");
     element.className = "toast";
     element.dataset.level = String(item.level ?? 1);
@@ -48,7 +50,7 @@ export class Toasts {
     const dismiss = document.createElement("button");
     dismiss.type = "button";
     dismiss.className = "toast__dismiss";
-    dismiss.setAttribute("aria-label", `Dismiss: ${title}`);
+    dismiss.setAttribute("aria-label", format(gettext("Dismiss: %(title)s"), { title }));
     dismiss.textContent = "×";
     dismiss.addEventListener("click", () => this.dismiss(element));
     element.append(text, dismiss);
@@ -87,11 +89,19 @@ export class Toasts {
 
   updateMore() {
     this.more.hidden = this.hidden === 0;
-    this.more.textContent = `${this.hidden} more: dismiss all`;
+    this.more.textContent = format(
+      ngettext("%(count)s more: dismiss all", "%(count)s more: dismiss all", this.hidden),
+      { count: this.hidden },
+    );
   }
 
   announce(text) {
     // One short live message per toast; a burst is summed up rather than read out item by item.
-    this.live.textContent = this.hidden ? `${this.hidden + VISIBLE} new notifications` : text;
+    const count = this.hidden + VISIBLE;
+    this.live.textContent = this.hidden
+      ? format(ngettext("%(count)s new notification", "%(count)s new notifications", count), {
+          count,
+        })
+      : text;
   }
 }

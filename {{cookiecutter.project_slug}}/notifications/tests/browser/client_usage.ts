@@ -20,6 +20,7 @@ import {
   type Position,
   type ReadyPayload,
   type ReplyPayload,
+  type Role,
   type StateDetail,
   type StreamEvent,
   type SyncedPayload,
@@ -55,6 +56,7 @@ const options: Required<ClientOptions> = {
   maxDelay: 30_000,
   requestTimeout: 10_000,
   ticketTimeout: 5_000,
+  shareConnection: true,
 };
 const client = new NotificationClient(options);
 const tokenClient = new NotificationClient({ ticketUrl: null, getToken: () => "jwt", lastId: null });
@@ -65,6 +67,9 @@ const position: Position | null = client.lastId;
 const socket: WebSocket | null = client.socket;
 const heartbeat: number = client.options.heartbeatSeconds;
 const timeout: number = client.options.ticketTimeout;
+const alone = new NotificationClient({ shareConnection: false });
+const role: Role = alone.role;
+exactly<Equals<Role, "leader" | "follower" | "alone">>();
 const token: (() => string | Promise<string>) | null = tokenClient.options.getToken;
 
 function describe(notification: Notification): string {
@@ -241,4 +246,4 @@ commands().finally(() => {
   for (const off of unsubscribe) off();
   client.stop();
 });
-console.log(state, position, socket, heartbeat, timeout, token, asNumber);
+console.log(state, position, socket, heartbeat, timeout, token, asNumber, role);

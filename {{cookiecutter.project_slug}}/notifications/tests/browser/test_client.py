@@ -14,10 +14,15 @@ expect.set_options(timeout=10_000)
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
-# A second client on the centre page, built from the module as a front end would build it.
+# A second client on the centre page, built from the module as a front end would build it, with
+# a socket of its own: these tests drive the socket (test_tabs.py tests sharing one).
 OPEN_CLIENT = """async (options) => {
   const { NotificationClient } = await import("/static/notifications/notifications.js");
-  const client = new NotificationClient({ ticketUrl: "/api/notifications/ws_auth/", ...options });
+  const client = new NotificationClient({
+    ticketUrl: "/api/notifications/ws_auth/",
+    shareConnection: false,
+    ...options,
+  });
   window.log = [];
   window.unsubscribe = client.on("created", (payload, frame) =>
     window.log.push(["created", payload.notification.message, frame.replayed]));
@@ -101,7 +106,7 @@ OPEN_GATED_CLIENT = """async (url) => {
   const { NotificationClient } = await import("/static/notifications/notifications.js");
   window.gates = [];
   const getToken = () => new Promise((resolve) => window.gates.push(resolve));
-  window.testClient = new NotificationClient({ url, getToken });
+  window.testClient = new NotificationClient({ url, getToken, shareConnection: false });
   window.testClient.start();
 }"""
 ACCESS_TOKEN = """async ([username, password]) => {

@@ -186,6 +186,10 @@ export interface ClientOptions {
   requestTimeout?: number;
   /** Milliseconds a ticket request may take (5000); then the attempt fails and is retried. */
   ticketTimeout?: number;
+  /** The event stream (Server-Sent Events) to fall back to; null never falls back. */
+  streamUrl?: string | null;
+  /** Sockets in a row that close without opening before the fallback (2). */
+  sseAfterFailures?: number;
 }
 
 export interface ListParams {
@@ -204,8 +208,11 @@ export class NotificationClient {
   readonly state: ConnectionState;
   /** The last stream position seen: reconnects ask from here. */
   readonly lastId: Position | null;
-  /** The open or opening socket; null between attempts. */
+  /** The open or opening socket; null between attempts and on the event stream. */
   readonly socket: WebSocket | null;
+  /** "sse" once the socket could not open and the client reads the event stream instead;
+   * commands (`request()` and the methods built on it) then reject: use REST. */
+  readonly transport: "websocket" | "sse";
   /** Subscribe; returns the function that unsubscribes. */
   on<K extends StreamEvent | keyof ClientEvents>(event: K, listener: Listener<K>): () => void;
   off<K extends StreamEvent | keyof ClientEvents>(event: K, listener: Listener<K>): void;

@@ -1,6 +1,6 @@
 """Each user's channels per category: the registry's defaults with the user's overrides applied.
 
-A category's `in_app` and `email` defaults live in notifications/categories.py; a
+A category's `in_app`, `email` and `push` defaults live in notifications/categories.py; a
 NotificationPreference row stores only where a user chose otherwise. Mandatory categories
 ignore every override.
 """
@@ -17,7 +17,7 @@ from notifications import categories
 from notifications.models import NotificationPreference, PreferenceChange
 from notifications.users import UserRef, user_id_of
 
-CHANNELS = ("in_app", "email")
+CHANNELS = ("in_app", "email", "push")
 
 
 class Preference(TypedDict):
@@ -27,6 +27,7 @@ class Preference(TypedDict):
     label: str
     in_app: bool
     email: bool
+    push: bool
     mandatory: bool
 
 
@@ -44,6 +45,7 @@ def for_user(user: UserRef) -> list[Preference]:
                 "label": category.label,
                 "in_app": _chosen(override, "in_app", category.in_app),
                 "email": _chosen(override, "email", category.email),
+                "push": _chosen(override, "push", category.push),
                 "mandatory": category.mandatory,
             }
         )
@@ -51,7 +53,7 @@ def for_user(user: UserRef) -> list[Preference]:
 
 
 def update(user: UserRef, changes: list[dict[str, Any]], *, replace: bool) -> list[Preference]:
-    """Apply `[{"category", "in_app"?, "email"?}, ...]` and return every category's channels.
+    """Apply `[{"category", "in_app"?, "email"?, "push"?}, ...]`; returns every category's channels.
 
     `replace=True` (PUT) sets the whole set: a category or channel left out goes back to its
     default. `replace=False` (PATCH) changes only the channels of the categories it names, so
@@ -80,7 +82,7 @@ def update(user: UserRef, changes: list[dict[str, Any]], *, replace: bool) -> li
         # order, so concurrent writes of overlapping categories wait instead of deadlocking.
         for name in sorted(wanted):
             _upsert(user_id, categories.get(name), wanted[name])
-        no_choice = Q(in_app__isnull=True, email__isnull=True)
+        no_choice = Q(in_app__isnull=True, email__isnull=True, push__isnull=True)
         if replace:
             # Also the rows of categories no app registers any more, or made mandatory.
             NotificationPreference.objects.filter(user_id=user_id).filter(
@@ -134,15 +136,25 @@ def turn_email_off(user: UserRef, category_names: Iterable[str]) -> list[str]:
 
 def in_app_recipients(category_name: str, user_ids: list[int]) -> list[int]:
     """The users, in order, whose inbox takes this category: one query for any number of them."""
+    return _recipients("in_app", category_name, user_ids)
+
+
+def push_recipients(category_name: str, user_ids: list[int]) -> list[int]:
+    """The users, in order, whose browsers get this category by Web Push; one query."""
+    return _recipients("push", category_name, user_ids)
+
+
+def _recipients(channel: str, category_name: str, user_ids: list[int]) -> list[int]:
     category = categories.get(category_name)
+    default = getattr(category, channel)
     if category.mandatory or not user_ids:
-        return user_ids
+        return user_ids if default else []
     differing = set(
         NotificationPreference.objects.filter(
-            category=category.name, user_id__in=user_ids, in_app=not category.in_app
+            category=category.name, user_id__in=user_ids, **{channel: not default}
         ).values_list("user_id", flat=True)
     )
-    if category.in_app:
+    if default:
         return [user_id for user_id in user_ids if user_id not in differing]
     return [user_id for user_id in user_ids if user_id in differing]
 

@@ -1,9 +1,10 @@
-"""REST routes: the dj_notif endpoint table, plus unread, seen, archive, delete, counts, stream
-and preferences."""
+"""REST routes: the dj_notif endpoint table, plus unread, seen, archive, delete, counts, stream,
+preferences and Web Push subscriptions."""
 
 from django.urls import path, re_path
 
 from notifications import views
+from notifications.push import views as push_views
 
 app_name = "notifications"
 
@@ -86,6 +87,18 @@ urlpatterns = [
     ),
     # Channels per category
     path("notifications/preferences/", views.PreferencesView.as_view(), name="preferences"),
+    # Web Push
+    path("notifications/push/", push_views.PushStatusView.as_view(), name="push"),
+    path(
+        "notifications/push/subscribe/",
+        push_views.SubscribeView.as_view(),
+        name="push-subscribe",
+    ),
+    path(
+        "notifications/push/unsubscribe/",
+        push_views.UnsubscribeView.as_view(),
+        name="push-unsubscribe",
+    ),
     # WebSocket ticket
     path("notifications/ws_auth/", views.WebSocketTicketView.as_view(), name="ws-auth"),
 ]

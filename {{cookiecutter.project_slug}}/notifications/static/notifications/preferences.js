@@ -11,6 +11,7 @@ const status = document.getElementById("preferences-status");
 const CHANNELS = [
   ["in_app", "In app"],
   ["email", "Email"],
+  ["push", "Push"],
 ];
 
 function render(preference) {
@@ -51,9 +52,8 @@ async function save(preference, channel, box) {
     const row = saved.find?.((item) => item.category === preference.category);
     if (row) Object.assign(preference, row);
     box.checked = Boolean(preference[channel] ?? box.checked);
-    status.textContent = `Saved: ${preference.label}, ${box.checked ? "on" : "off"} for ${
-      channel === "email" ? "email" : "in app"
-    }.`;
+    const channelLabel = CHANNELS.find(([name]) => name === channel)[1].toLowerCase();
+    status.textContent = `Saved: ${preference.label}, ${box.checked ? "on" : "off"} for ${channelLabel}.`;
   } catch (error) {
     box.checked = !box.checked;
     status.textContent = `Not saved (${error.message}); try again.`;

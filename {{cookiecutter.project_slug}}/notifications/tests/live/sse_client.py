@@ -1,6 +1,7 @@
-"""An HTTP/1.1 client of the event stream that reads messages as they arrive, as EventSource does."""
+"""An HTTP/1.1 client of the event stream: reads each message as it arrives, as EventSource does."""
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -95,7 +96,5 @@ class LiveEventStream:
 
     async def close(self) -> None:
         self.writer.close()
-        try:
+        with contextlib.suppress(ConnectionError):
             await self.writer.wait_closed()
-        except ConnectionError:
-            pass

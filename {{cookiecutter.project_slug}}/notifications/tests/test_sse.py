@@ -2,8 +2,10 @@
 
 import asyncio
 import json
+import time
 from datetime import timedelta
 from http import HTTPStatus
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from django.conf import settings
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import publisher, tickets
+from notifications import publisher, sse, tickets
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory
 
@@ -292,9 +294,12 @@ async def test_heartbeats_are_comment_lines_with_the_position(application, user,
     await stream.close()
 
 
-async def test_an_access_token_that_expires_ends_the_stream(application, user, settings):
+async def test_an_access_token_that_expires_ends_the_stream(application, user, monkeypatch):
     token = AccessToken.for_user(user)
-    token.set_exp(lifetime=timedelta(seconds=1))
+    token.set_exp(lifetime=timedelta(minutes=5))
+    # The stream's clock runs a second short of the expiry: a slow machine still sees it valid.
+    clock = time.time
+    monkeypatch.setattr(sse, "time", SimpleNamespace(time=lambda: clock() + 299))
     stream = Stream(application, headers=[(b"authorization", f"Bearer {token}".encode())])
     assert await stream.open() == HTTPStatus.OK
 

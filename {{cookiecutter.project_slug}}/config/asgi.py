@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP to Django, WebSocket through origin check and authentication."""
+"""ASGI entry point: HTTP to Django (the event stream to its consumer), WebSocket through origin
+check and authentication."""
 
 import os
 
@@ -9,16 +10,20 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import re_path  # noqa: E402
 
 from config.logs import AccessLogMiddleware  # noqa: E402
 from notifications.auth import NotificationsAuthMiddleware  # noqa: E402
 from notifications.origins import OriginValidator  # noqa: E402
-from notifications.routing import websocket_urlpatterns  # noqa: E402
+from notifications.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
+
+# Every other HTTP path goes to Django; django-stubs types re_path() for views, not ASGI apps.
+everything_else = re_path(r"", django_asgi_app)  # type: ignore[arg-type]
 
 application = AccessLogMiddleware(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            "http": URLRouter([*http_urlpatterns, everything_else]),
             "websocket": OriginValidator(
                 NotificationsAuthMiddleware(URLRouter(websocket_urlpatterns))
             ),

@@ -370,6 +370,22 @@ NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE_DAYS = env.int(
     "NOTIFICATIONS_UNSUBSCRIBE_MAX_AGE_DAYS", default=90
 )
 
+# WEB PUSH: the third channel, sent by jobs to the browsers users subscribed
+# ------------------------------------------------------------------------------
+# The VAPID key pair (RFC 8292) from `manage.py generate_vapid_keys`; without both, Web Push is
+# off: nothing is sent and subscribing answers 404. Keep the private key as secret as SECRET_KEY.
+NOTIFICATIONS_PUSH_VAPID_PUBLIC_KEY = env.str("NOTIFICATIONS_PUSH_VAPID_PUBLIC_KEY", default="")
+NOTIFICATIONS_PUSH_VAPID_PRIVATE_KEY = env.str("NOTIFICATIONS_PUSH_VAPID_PRIVATE_KEY", default="")
+# Who push services contact about this sender: a mailto: or https: URL (the VAPID `sub`).
+NOTIFICATIONS_PUSH_SUBJECT = env.str(
+    "NOTIFICATIONS_PUSH_SUBJECT", default=f"mailto:{DEFAULT_FROM_EMAIL}"
+)
+# Browsers kept per user; subscribing one more drops the oldest.
+NOTIFICATIONS_PUSH_MAX_SUBSCRIPTIONS = env.int("NOTIFICATIONS_PUSH_MAX_SUBSCRIPTIONS", default=20)
+# Accept http:// endpoints (a local push service in tests); push services use https only, and
+# the server sends requests to these URLs, so leave it off elsewhere.
+NOTIFICATIONS_PUSH_ALLOW_HTTP = env.bool("NOTIFICATIONS_PUSH_ALLOW_HTTP", default=False)
+
 # JOBS: Celery runs digests, pruning and background work (config/celery.py, notifications/jobs.py)
 # ------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html

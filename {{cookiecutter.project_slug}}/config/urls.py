@@ -8,6 +8,7 @@ from rest_framework.permissions import IsAdminUser
 from config.health import healthz, readyz
 from config.tokens import ThrottledTokenObtainPairView, ThrottledTokenRefreshView
 from config.views import api_root
+from notifications.push import views as push_views
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -30,6 +31,8 @@ urlpatterns = [
         name="api-docs",
     ),
     path("api/", include("notifications.urls")),
+    # At the root, so that the Web Push service worker's scope is the whole site.
+    path("service-worker.js", push_views.service_worker, name="service-worker"),
 {%- if cookiecutter.include_example_domain == "y" %}
     path("api/", include("tasks.urls")),
 {%- endif %}

@@ -24,11 +24,13 @@ def api_root(request: Request) -> Response:
             "broadcasts": link("notifications:broadcast-list"),
             "ws_auth": link("notifications:ws-auth"),
             "preferences": link("notifications:preferences"),
+            "push": link("notifications:push"),
 {%- if cookiecutter.include_example_domain == "y" %}
             "tasks": link("tasks:task-list"),
 {%- endif %}
             "schema": link("schema"),
             "docs": link("api-docs"),
             "websocket": "/ws/notifications/",
+            "stream": "/api/notifications/stream/",
         }
     )

@@ -8,7 +8,7 @@ the channels it reaches by default, not a model. Register in your AppConfig.read
 
 A label given lazily (gettext_lazy as _) is shown in each reader's language.
 
-Users change `in_app` and `email` per category (notifications/preferences.py), except for a
+Users change `in_app`, `email` and `push` per category (notifications/preferences.py), except for a
 `mandatory` category, which always reaches them through its default channels.
 """
 
@@ -36,9 +36,11 @@ class Category:
     name: str
     label: StrOrPromise
     default_level: int = LOW
-    # Channel defaults: the inbox (with its live push) and the email digest.
+    # Channel defaults: the inbox (with its live push), the email digest and Web Push (which
+    # reaches only the browsers a user subscribed, so on by default).
     in_app: bool = True
     email: bool = False
+    push: bool = True
     # Users cannot change a mandatory category's channels (security notices, for example).
     mandatory: bool = False
 
@@ -53,6 +55,7 @@ def register(
     default_level: int = LOW,
     in_app: bool = True,
     email: bool = False,
+    push: bool = True,
     mandatory: bool = False,
 ) -> Category:
     """Register a category; registering the same definition twice is harmless."""
@@ -72,6 +75,7 @@ def register(
         default_level,
         in_app=in_app,
         email=email,
+        push=push,
         mandatory=mandatory,
     )
     existing = _registry.get(name)

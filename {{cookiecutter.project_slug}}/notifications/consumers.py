@@ -16,6 +16,7 @@ from rest_framework import serializers as drf
 from notifications import categories, events, positions, selectors
 from notifications.auth import AUTH_ERROR, AUTH_METHOD, AUTH_UNAVAILABLE, EXPIRES_AT
 from notifications.models import Notification
+from notifications.ordering import HeldEvents
 from notifications.serializers import (
     ArchiveCommand,
     EmptyCommand,
@@ -44,9 +45,6 @@ CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 4008
 CLOSE_TOO_MANY = 4429
 CLOSE_TRY_AGAIN = 4503
-# Live events a socket keeps while it waits for a missing one; past it, it reads the
-# database instead of holding more.
-MAX_EARLY_EVENTS = 1000
 # Largest client frame accepted; commands are tiny, so anything bigger is a mistake or abuse.
 # daphne refuses larger frames before they are queued (`manage.py serve`).
 MAX_FRAME_BYTES = 64 * 1024
@@ -119,9 +117,8 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     position: Position = Position()
     # The counts of the newest frame (JSON text), which broadcast frames are completed with.
     counts_text: str = "{}"
-    # Live events that arrived ahead of their turn (pushes from two server processes can
-    # cross in Redis) or while a replay runs, by stream and position.
-    early: dict[str, dict[int, dict[str, Any]]]
+    # Live events that arrived ahead of their turn or while a replay runs.
+    early: HeldEvents
     replaying = False
     # Made on the first replay or catch-up only: most sockets never need one.
     replaying_lock: asyncio.Lock | None = None
@@ -185,7 +182,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if self.scope.get(AUTH_METHOD) == "session":
             self.session_key = self.scope["session"].session_key
             self.session_tag = session_tag(self.session_key) if self.session_key else None
-        self.early = {events.OWN: {}, events.EVERYONE: {}}
+        self.early = HeldEvents()
         self.replaying = True
         if not await self.join_groups([events.user_group(user.pk), events.BROADCAST_GROUP]):
             await self.accept()
@@ -286,37 +283,23 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         Sent when it is the next of its stream; kept when it arrived early, dropped when it
         was sent already (by a replay): in order, with no gap, never twice.
         """
-        kept = self.early[message["stream"]]
-        if len(kept) >= MAX_EARLY_EVENTS:
-            # A gap this long will be read from the database anyway: keep memory bounded.
-            kept.clear()
-        kept[message["position"]] = message
+        self.early.hold(message)
         if not self.replaying:
             await self.release_early()
 
     async def release_early(self) -> None:
         """Send every kept event that is next in its stream; wait for the database on a gap."""
         self.replaying = False
-        for stream, kept in self.early.items():
-            while kept:
-                sent = self.sent_in(stream)
-                for stale in [place for place in kept if place <= sent]:
-                    del kept[stale]
-                message = kept.pop(sent + 1, None)
-                if message is None:
-                    break
-                if not await self.send_event(message):
-                    return
-        waiting = any(self.early.values())
+        while (message := self.early.next_after(self.position)) is not None:
+            if not await self.send_event(message):
+                return
+        waiting = self.early.waiting()
         if waiting and self.gap_timer is None:
             delay = settings.NOTIFICATIONS_GAP_WAIT_SECONDS
             self.gap_timer = asyncio.get_running_loop().call_later(delay, self.gap_timed_out)
         elif not waiting and self.gap_timer is not None:
             self.gap_timer.cancel()
             self.gap_timer = None
-
-    def sent_in(self, stream: str) -> int:
-        return self.position.own if stream == events.OWN else self.position.everyone
 
     def gap_timed_out(self) -> None:
         self.gap_timer = None

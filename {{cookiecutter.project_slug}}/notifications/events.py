@@ -15,6 +15,7 @@ from django.utils import timezone
 from notifications import bulk, counters, publisher, streams
 from notifications.counters import CountChanges
 from notifications.models import Event, EventKind
+from notifications.push import dispatch as push_dispatch
 from notifications.serializers import dumps, split_frame
 
 BROADCAST_GROUP = "notifications_broadcast"
@@ -94,6 +95,8 @@ def publish(stored: list[Event], heads: dict[int, streams.Head]) -> None:
         else:
             messages.append((user_group(event.recipient_id), user_message(event, counts)))
     publisher.publish(messages)
+    # The same commit's notifications, to the browsers subscribed to Web Push (in a job).
+    push_dispatch.queue_pushes(stored)
 
 
 def user_message(event: Event, counts: dict[int, dict[str, Any]]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Scheduled and background jobs, run by Celery workers; beat queues the scheduled ones.
+"""Scheduled and background jobs, run by Celery workers; beat queues the scheduled ones, writes
+queue the Web Push sends.
 
 Each job opens its own database connection and closes it when it ends, so a database restart
 or a connection cut while the worker waited costs nothing: the next job connects again. A job
@@ -30,6 +31,7 @@ from django.db import (
 from django.utils import timezone
 
 from notifications import emails, services
+from notifications.push import dispatch, sending
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +39,8 @@ logger = logging.getLogger(__name__)
 JOB_LOCK_KEY = 7_221_002
 # The cache entry the heartbeat job writes and `manage.py jobs_health` and /readyz read.
 HEARTBEAT_KEY = "jobs:heartbeat"
+# Retries of a push a push service asked to wait for (429) or failed (5xx): about a day at most.
+MAX_PUSH_ATTEMPTS = 6
 # Errors of a database that restarts or a connection that was cut: the job is retried.
 RETRY_ON = (OperationalError, InterfaceError)
 RETRY = {
@@ -159,6 +163,41 @@ def heartbeat(task: Any) -> None:
         cursor.execute("SELECT 1")
     beat = {"at": time.time(), "worker": task.request.hostname or ""}
     cache.set(HEARTBEAT_KEY, beat, timeout=None)
+
+
+@shared_task(name="notifications.jobs.send_pushes", **RETRY)
+@fresh_connections
+def send_pushes(notification_ids: list[int]) -> dict[str, int]:
+    """Send these notifications by Web Push to their recipients' subscribed browsers."""
+    return _pushed(sending.send_notifications(notification_ids), attempt=1)
+
+
+@shared_task(name="notifications.jobs.retry_pushes", **RETRY)
+@fresh_connections
+def retry_pushes(notification_id: int, subscription_ids: list[int], attempt: int) -> dict[str, int]:
+    """Send one notification again to the browsers whose push service asked to wait."""
+    return _pushed(sending.send_again(notification_id, subscription_ids), attempt=attempt)
+
+
+def _pushed(outcome: sending.Outcome, *, attempt: int) -> dict[str, int]:
+    """Queue the retries an outcome asks for, later each time; report what it did."""
+    waiting = sum(len(ids) for ids in outcome.retry.values())
+    if attempt >= MAX_PUSH_ATTEMPTS:
+        if waiting:
+            logger.warning("Gave up on %d push(es) after %d attempts.", waiting, attempt)
+    else:
+        # What the service asked for, else a backoff that doubles per attempt.
+        delay = outcome.retry_after or sending.DEFAULT_RETRY_AFTER * 2 ** (attempt - 1)
+        for notification_id, subscription_ids in outcome.retry.items():
+            dispatch.run_job(
+                "retry_pushes", notification_id, subscription_ids, attempt + 1, countdown=delay
+            )
+    return {
+        "sent": outcome.sent,
+        "removed": outcome.removed,
+        "failed": outcome.failed,
+        "retrying": waiting,
+    }
 
 
 def heartbeat_age() -> float | None:

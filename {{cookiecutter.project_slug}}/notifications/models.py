@@ -1,4 +1,5 @@
-"""Notifications, broadcasts, per-user broadcast receipts, the event stream and preferences."""
+"""Notifications, broadcasts, per-user broadcast receipts, the event stream, preferences and
+Web Push subscriptions."""
 
 from datetime import datetime
 
@@ -317,6 +318,7 @@ class NotificationPreference(models.Model):
     category = models.CharField(max_length=MAX_NAME_LENGTH)
     in_app = models.BooleanField(null=True, blank=True)
     email = models.BooleanField(null=True, blank=True)
+    push = models.BooleanField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -327,7 +329,10 @@ class NotificationPreference(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user_id} {self.category}: in_app={self.in_app} email={self.email}"
+        return (
+            f"{self.user_id} {self.category}: "
+            f"in_app={self.in_app} email={self.email} push={self.push}"
+        )
 
 
 class PreferenceChange(models.Model):
@@ -384,3 +389,25 @@ class ReaderSettings(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.language or self.browser_language or '-'} {self.time_zone}"
+
+
+class PushSubscription(models.Model):
+    """One browser's Web Push subscription (RFC 8030): where to send, and the keys to encrypt
+    for it (RFC 8291). The endpoint names one device's browser profile, so it is unique: the
+    same browser subscribing for another user moves to that user."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions"
+    )
+    # Push services' URLs run to a few hundred characters; 2000 leaves room for any of them.
+    endpoint = models.URLField(max_length=2000, unique=True)
+    # The browser's P-256 public key (65 bytes) and auth secret (16 bytes), base64url.
+    p256dh = models.CharField(max_length=100)
+    auth = models.CharField(max_length=40)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"], name="push_subscription_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} push to {self.endpoint[:60]}"

@@ -1,6 +1,6 @@
 """Each user's channels per category: the registry's defaults with the user's overrides applied.
 
-A category's `in_app` and `email` defaults live in notifications/categories.py; a
+A category's `in_app`, `email` and `push` defaults live in notifications/categories.py; a
 NotificationPreference row stores only where a user chose otherwise. Mandatory categories
 ignore every override.
 """
@@ -18,7 +18,7 @@ from notifications import categories
 from notifications.models import NotificationPreference, PreferenceChange
 from notifications.users import UserRef, user_id_of
 
-CHANNELS = ("in_app", "email")
+CHANNELS = ("in_app", "email", "push")
 # Users per query where the database has no arrays: within its parameter limits.
 CHOICES_BATCH_SIZE = 500
 
@@ -30,6 +30,7 @@ class Preference(TypedDict):
     label: str
     in_app: bool
     email: bool
+    push: bool
     mandatory: bool
 
 
@@ -47,6 +48,7 @@ def for_user(user: UserRef) -> list[Preference]:
                 "label": str(category.label),
                 "in_app": _chosen(override, "in_app", category.in_app),
                 "email": _chosen(override, "email", category.email),
+                "push": _chosen(override, "push", category.push),
                 "mandatory": category.mandatory,
             }
         )
@@ -54,7 +56,7 @@ def for_user(user: UserRef) -> list[Preference]:
 
 
 def update(user: UserRef, changes: list[dict[str, Any]], *, replace: bool) -> list[Preference]:
-    """Apply `[{"category", "in_app"?, "email"?}, ...]` and return every category's channels.
+    """Apply `[{"category", "in_app"?, "email"?, "push"?}, ...]`; returns every category's channels.
 
     `replace=True` (PUT) sets the whole set: a category or channel left out goes back to its
     default. `replace=False` (PATCH) changes only the channels of the categories it names, so
@@ -83,7 +85,7 @@ def update(user: UserRef, changes: list[dict[str, Any]], *, replace: bool) -> li
         # order, so concurrent writes of overlapping categories wait instead of deadlocking.
         for name in sorted(wanted):
             _upsert(user_id, categories.get(name), wanted[name])
-        no_choice = Q(in_app__isnull=True, email__isnull=True)
+        no_choice = Q(in_app__isnull=True, email__isnull=True, push__isnull=True)
         if replace:
             # Also the rows of categories no app registers any more, or made mandatory.
             NotificationPreference.objects.filter(user_id=user_id).filter(
@@ -137,17 +139,27 @@ def turn_email_off(user: UserRef, category_names: Iterable[str]) -> list[str]:
 
 def in_app_recipients(category_name: str, user_ids: list[int]) -> list[int]:
     """The users, in order, whose inbox takes this category: one query for any number of them."""
+    return _recipients("in_app", category_name, user_ids)
+
+
+def push_recipients(category_name: str, user_ids: list[int]) -> list[int]:
+    """The users, in order, whose browsers get this category by Web Push; one query."""
+    return _recipients("push", category_name, user_ids)
+
+
+def _recipients(channel: str, category_name: str, user_ids: list[int]) -> list[int]:
     category = categories.get(category_name)
+    default = getattr(category, channel)
     if category.mandatory or not user_ids:
-        return user_ids
-    differing = _choosing_in_app(category.name, not category.in_app, user_ids)
-    if category.in_app:
+        return user_ids if default else []
+    differing = _choosing(channel, category.name, not default, user_ids)
+    if default:
         return [user_id for user_id in user_ids if user_id not in differing]
     return [user_id for user_id in user_ids if user_id in differing]
 
 
-def _choosing_in_app(category: str, in_app: bool, user_ids: list[int]) -> set[int]:
-    """The users among `user_ids` who chose `in_app` for this category.
+def _choosing(channel: str, category: str, value: bool, user_ids: list[int]) -> set[int]:
+    """The users among `user_ids` whose choice for this category's `channel` is `value`.
 
     Every notification asks this first, so the statement is built once per process (per
     batch size on databases without arrays), not by the ORM at each call.
@@ -156,25 +168,30 @@ def _choosing_in_app(category: str, in_app: bool, user_ids: list[int]) -> set[in
     chosen: set[int] = set()
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_choosing_sql(connection.alias, 0), [category, in_app, user_ids])
+            cursor.execute(_choosing_sql(connection.alias, channel, 0), [category, value, user_ids])
             return {user_id for (user_id,) in cursor.fetchall()}
         for start in range(0, len(user_ids), CHOICES_BATCH_SIZE):
             batch = user_ids[start : start + CHOICES_BATCH_SIZE]
-            cursor.execute(_choosing_sql(connection.alias, len(batch)), [category, in_app, *batch])
+            cursor.execute(
+                _choosing_sql(connection.alias, channel, len(batch)), [category, value, *batch]
+            )
             chosen.update(user_id for (user_id,) in cursor.fetchall())
     return chosen
 
 
 @functools.lru_cache(maxsize=32)
-def _choosing_sql(alias: str, count: int) -> str:
+def _choosing_sql(alias: str, channel: str, count: int) -> str:
     """With `count` 0, the users come as one array parameter (PostgreSQL)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"Unknown channel {channel!r}: one of {', '.join(CHANNELS)}.")
     operations = connections[alias].ops
     table = operations.quote_name(NotificationPreference._meta.db_table)
+    column = operations.quote_name(channel)
     users = "= ANY(%s)" if count == 0 else f"IN ({', '.join(['%s'] * count)})"
     # Only quoted names and placeholders are formatted in; the values are parameters.
     return (
         f"SELECT user_id FROM {table} "  # noqa: S608
-        f"WHERE category = %s AND in_app = %s AND user_id {users}"
+        f"WHERE category = %s AND {column} = %s AND user_id {users}"
     )
 
 

@@ -316,6 +316,7 @@ class PreferenceSerializer(serializers.Serializer):
     label = serializers.CharField()  # type: ignore[assignment]
     in_app = serializers.BooleanField(help_text="Stored in the inbox and pushed live.")
     email = serializers.BooleanField(help_text="Included in the email digest while unread.")
+    push = serializers.BooleanField(help_text="Sent by Web Push to the browsers subscribed.")
     mandatory = serializers.BooleanField()
 
 
@@ -325,6 +326,7 @@ class PreferenceChangeSerializer(serializers.Serializer):
     category = serializers.CharField(max_length=MAX_NAME_LENGTH)
     in_app = StrictBooleanField(required=False)
     email = StrictBooleanField(required=False)
+    push = StrictBooleanField(required=False)
 
     validate_category = ListQuerySerializer.validate_category
 

@@ -1,10 +1,11 @@
-"""REST routes: the dj_notif endpoint table, plus unread, seen, archive, delete, counts, stream
-preferences and reader settings."""
+"""REST routes: the dj_notif endpoint table, plus unread, seen, archive, delete, counts, stream,
+preferences, reader settings and Web Push subscriptions."""
 
 from django.urls import path, re_path
 
 from notifications import views
 from notifications.reader.api import ReaderSettingsView
+from notifications.push import views as push_views
 
 app_name = "notifications"
 
@@ -89,6 +90,18 @@ urlpatterns = [
     path("notifications/preferences/", views.PreferencesView.as_view(), name="preferences"),
     # Language, time zone and quiet hours
     path("notifications/settings/", ReaderSettingsView.as_view(), name="reader-settings"),
+    # Web Push
+    path("notifications/push/", push_views.PushStatusView.as_view(), name="push"),
+    path(
+        "notifications/push/subscribe/",
+        push_views.SubscribeView.as_view(),
+        name="push-subscribe",
+    ),
+    path(
+        "notifications/push/unsubscribe/",
+        push_views.UnsubscribeView.as_view(),
+        name="push-unsubscribe",
+    ),
     # WebSocket ticket
     path("notifications/ws_auth/", views.WebSocketTicketView.as_view(), name="ws-auth"),
 ]

@@ -339,7 +339,7 @@ class PreferencesView(WriteThrottleMixin, APIView):
     """The user's channels for every registered category, the defaults filled in.
 
     PUT sets the whole set: a category or channel left out goes back to its default. PATCH
-    changes only what it names. Both take `[{"category", "in_app"?, "email"?}]`.
+    changes only what it names. Both take `[{"category", "in_app"?, "email"?, "push"?}]`.
     """
 
     # A list body has no form encoding: JSON only, and the schema says so.

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0009_stream_head_counts"),
+        ("notifications", "0010_push"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

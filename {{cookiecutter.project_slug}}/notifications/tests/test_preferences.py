@@ -32,6 +32,7 @@ def test_every_registered_category_has_its_defaults(user):
         "label": "General",
         "in_app": True,
         "email": False,
+        "push": True,
         "mandatory": False,
     }
     assert rows["payment"]["email"] is True

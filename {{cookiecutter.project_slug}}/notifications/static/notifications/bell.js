@@ -4,6 +4,7 @@
  */
 import { NotificationClient } from "./notifications.js";
 import { heading, initial, keepTimesFresh, levelBadge, safeUrl, setTime } from "./render.js";
+import { startPush } from "./webpush.js";
 
 async function send(url, token, method = "GET", body = undefined) {
   const response = await fetch(url, {
@@ -126,6 +127,7 @@ class Bell {
 for (const root of document.querySelectorAll("[data-notification-bell]")) {
   const bell = new Bell(root);
   bell.start();
+  startPush(root).catch((error) => console.error("Web Push unavailable", error));
   // For the console and for tests.
   root.bell = bell;
 }

@@ -9,6 +9,7 @@ import { NotificationClient } from "./notifications.js";
 import { api, withQuery } from "./rest.js";
 import { heading, initial, keepTimesFresh, levelBadge, safeUrl, setTime } from "./render.js";
 import { Toasts } from "./toasts.js";
+import { startPush } from "./webpush.js";
 
 const root = document.querySelector("[data-notification-centre]");
 const urls = { ...root.dataset };
@@ -565,6 +566,7 @@ function main() {
   client.start();
   // For the console and for tests.
   window.notificationClient = client;
+  startPush(root).catch((error) => console.error("Web Push unavailable", error));
 }
 
 main();

@@ -194,6 +194,10 @@ export interface ClientOptions {
    * or with false, the client opens a socket of its own.
    */
   shareConnection?: boolean;
+  /** The event stream (Server-Sent Events) to fall back to; null never falls back. */
+  streamUrl?: string | null;
+  /** Sockets in a row that close without opening before the fallback (2). */
+  sseAfterFailures?: number;
 }
 
 /** leader: this client's socket serves the tabs; follower: another tab's does; alone: unshared. */
@@ -215,9 +219,12 @@ export class NotificationClient {
   readonly state: ConnectionState;
   /** The last stream position seen: reconnects ask from here. */
   readonly lastId: Position | null;
-  /** The open or opening socket; null between attempts, and in a follower. */
+  /** The open or opening socket; null between attempts, in a follower and on the event stream. */
   readonly socket: WebSocket | null;
   readonly role: Role;
+  /** "sse" once the socket could not open and the client reads the event stream instead;
+   * commands (`request()` and the methods built on it) then reject: use REST. */
+  readonly transport: "websocket" | "sse";
   /** Subscribe; returns the function that unsubscribes. */
   on<K extends StreamEvent | keyof ClientEvents>(event: K, listener: Listener<K>): () => void;
   off<K extends StreamEvent | keyof ClientEvents>(event: K, listener: Listener<K>): void;

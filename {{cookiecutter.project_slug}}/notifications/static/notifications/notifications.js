@@ -6,6 +6,9 @@
  * stream position (`id`, an opaque string); the client reconnects with ?since=<last position
  * seen>, drops duplicates by position, flags the events it replays (`frame.replayed`), and emits
  * "resync" when the server could not replay everything, so the page reloads its list over REST.
+ * When the socket cannot open (a proxy that strips the upgrade), it falls back to the event
+ * stream (Server-Sent Events, read with fetch): the same frames, resumed with Last-Event-ID;
+ * commands then go over REST (`request()` rejects while `transport` is "sse").
  *
  *   import { NotificationClient } from "./notifications.js";
  *   const client = new NotificationClient({ ticketUrl: "/api/notifications/ws_auth/" });
@@ -53,6 +56,10 @@ const DEFAULTS = {
   // One socket for every tab of this origin with the same url (Web Locks and BroadcastChannel;
   // where either is missing each client opens its own). false: this client opens its own.
   shareConnection: true,
+  // The event stream the client falls back to; null never to fall back.
+  streamUrl: "/api/notifications/stream/",
+  // Sockets in a row that close without ever opening before the client falls back.
+  sseAfterFailures: 2,
 };
 
 // Close codes of docs/websocket.md's table.
@@ -107,6 +114,11 @@ export class NotificationClient {
   #onVisibility = () => {
     if (document.visibilityState === "visible") this.reconnectNow();
   };
+
+  // "websocket", or "sse" after the socket failed to open sseAfterFailures times in a row.
+  transport = "websocket";
+  #socketFailures = 0;
+  #openedSocket = null;
 
   constructor(options = {}) {
     this.options = { ...DEFAULTS, ...options };
@@ -239,6 +251,10 @@ export class NotificationClient {
   // Connection ----------------------------------------------------------------------------
 
   async #connect() {
+    if (this.transport === "sse") {
+      this.#connectStream();
+      return;
+    }
     this.#generation += 1;
     const generation = this.#generation;
     this.#inFlight?.abort();
@@ -266,7 +282,10 @@ export class NotificationClient {
     const socket = new WebSocket(url);
     this.socket = socket;
     this.#resume = url.searchParams.has("since") ? "connect" : null;
-    socket.addEventListener("open", () => this.#feedWatchdog(socket));
+    socket.addEventListener("open", () => {
+      this.#socketOpened(socket);
+      this.#feedWatchdog(socket);
+    });
     socket.addEventListener("message", (message) => {
       if (socket !== this.socket) return;
       this.#feedWatchdog(socket);
@@ -333,6 +352,7 @@ export class NotificationClient {
     clearTimeout(this.#watchdog);
     this.#failPending("connection closed");
     if (this.#stopped) return;
+    if (this.#fallBackToStream(socket)) return;
     if (event.code === CLOSE_UNAUTHORIZED && this.#attempt === 0) {
       // Refused credentials (an expired ticket or token): the next attempt fetches fresh ones
       // at once; a signed-out user stops at the ticket request. A second 4401 in a row backs
@@ -358,6 +378,136 @@ export class NotificationClient {
     this.#setState("offline", { delay, code });
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => this.#connect(), delay);
+  }
+
+  // Event stream (the fallback) -----------------------------------------------------------
+
+  #socketOpened(socket) {
+    this.#openedSocket = socket;
+    this.#socketFailures = 0;
+  }
+
+  /** A socket that never opened, sseAfterFailures times in a row: switch to the stream. */
+  #fallBackToStream(socket) {
+    if (this.#openedSocket === socket || !this.options.streamUrl) return false;
+    this.#socketFailures += 1;
+    if (this.#socketFailures < this.options.sseAfterFailures) return false;
+    this.transport = "sse";
+    this.#attempt = 0;
+    this.#connectStream();
+    return true;
+  }
+
+  async #connectStream() {
+    this.#generation += 1;
+    const generation = this.#generation;
+    this.#inFlight?.abort();
+    // Aborted by stop(), a newer attempt or the watchdog; it ends the stream's fetch.
+    const attempt = new AbortController();
+    this.#inFlight = attempt;
+    this.#setState("connecting");
+    let response;
+    try {
+      const { url, headers } = await this.#streamRequest(attempt);
+      if (generation !== this.#generation) return;
+      this.#resume = this.lastId !== null ? "connect" : null;
+      response = await fetch(url, {
+        headers,
+        credentials: this.options.credentials,
+        signal: attempt.signal,
+        cache: "no-store",
+      });
+    } catch (error) {
+      if (generation !== this.#generation) return;
+      if (error.status === 401 || error.status === 403) {
+        this.#stopped = true;
+        this.#setState("unauthorized", { status: error.status });
+        return;
+      }
+      // The server is unreachable, not only its sockets: the socket gets its turn again.
+      this.transport = "websocket";
+      this.#socketFailures = 0;
+      this.#retry();
+      return;
+    }
+    if (generation !== this.#generation) return;
+    if (!response.ok) {
+      this.#streamRefused(response.status);
+      return;
+    }
+    await this.#readStream(response, attempt, generation);
+    if (generation !== this.#generation || this.#stopped) return;
+    clearTimeout(this.#watchdog);
+    this.#retry(null);
+  }
+
+  /** The stream's URL and headers: a fresh ticket, or the token as a Bearer header. */
+  async #streamRequest(attempt) {
+    const url = new URL(this.options.streamUrl, window.location.href);
+    const headers = { Accept: "text/event-stream" };
+    const { getToken, ticketUrl, ticketWithToken } = this.options;
+    if (ticketUrl && (!getToken || ticketWithToken)) {
+      const token = getToken ? await getToken() : null;
+      url.searchParams.set("uuid", await this.#fetchTicket(token, attempt));
+    } else if (getToken) {
+      headers.Authorization = `Bearer ${await getToken()}`;
+    }
+    if (this.lastId !== null) headers["Last-Event-ID"] = this.lastId;
+    return { url, headers };
+  }
+
+  /** A refused stream: a 401 is retried once at once (a spent ticket), 429 and 503 back off. */
+  #streamRefused(status) {
+    if (status === 401 && this.#attempt === 0) {
+      this.#attempt = 1;
+      this.#connectStream();
+      return;
+    }
+    if (status === 429 || status === 503) this.#attempt = Math.max(this.#attempt, 3);
+    this.#retry(status);
+  }
+
+  async #readStream(response, attempt, generation) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    this.#feedStreamWatchdog(attempt);
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done || generation !== this.#generation) return;
+        this.#feedStreamWatchdog(attempt);
+        buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+        let end;
+        while ((end = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          if (generation !== this.#generation) return;
+          this.#receiveStreamMessage(block);
+        }
+      }
+    } catch {
+      // Aborted, or the connection was cut: the caller reconnects from lastId.
+    }
+  }
+
+  /** One message: its data is a frame as the socket sends it (comments only prove life). */
+  #receiveStreamMessage(block) {
+    const data = [];
+    for (const line of block.split("\n")) {
+      if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+    }
+    if (data.length) this.#receive(data.join("\n"));
+  }
+
+  /** Silence past two heartbeats: the stream is dropped and opened again from lastId. */
+  #feedStreamWatchdog(attempt) {
+    clearTimeout(this.#watchdog);
+    this.#watchdog = setTimeout(() => {
+      if (attempt !== this.#inFlight) return;
+      this.#emit("stale", { seconds: this.options.heartbeatSeconds * 2 });
+      attempt.abort();
+    }, this.options.heartbeatSeconds * 2000);
   }
 
   // Frames --------------------------------------------------------------------------------

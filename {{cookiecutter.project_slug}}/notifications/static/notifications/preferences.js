@@ -13,8 +13,9 @@ const rows = document.getElementById("preferences-rows");
 const status = document.getElementById("preferences-status");
 const settingsForm = document.getElementById("reader-settings");
 const CHANNELS = [
-  ["in_app", gettext("In app")],
-  ["email", gettext("Email")],
+  ["in_app", gettext("In app"), gettext("in app")],
+  ["email", gettext("Email"), gettext("email")],
+  ["push", gettext("Push"), gettext("push")],
 ];
 
 function render(preference) {
@@ -60,7 +61,7 @@ async function save(preference, channel, box) {
       : gettext("Saved: %(category)s, off for %(channel)s.");
     status.textContent = format(template, {
       category: preference.label,
-      channel: channel === "email" ? gettext("email") : gettext("in app"),
+      channel: CHANNELS.find(([name]) => name === channel)[2],
     });
   } catch (error) {
     box.checked = !box.checked;

@@ -32,6 +32,7 @@ def test_get_lists_every_registered_category_with_its_defaults(api_client):
         "label": "General",
         "in_app": True,
         "email": False,
+        "push": True,
         "mandatory": False,
     }
     assert rows["system"]["mandatory"] is True

@@ -40,6 +40,7 @@ exactly<Equals<ClientOptions["lastId"], string | null | undefined>>();
 exactly<Equals<Notification["id"], number>>();
 exactly<Equals<NotificationClient["options"], Required<ClientOptions>>>();
 exactly<Equals<NotificationClient["socket"], WebSocket | null>>();
+exactly<Equals<NotificationClient["transport"], "websocket" | "sse">>();
 type Events = "state" | "counts" | "ready" | "synced" | "resync" | "stale" | "error" | "event";
 exactly<Equals<keyof ClientEvents, Events>>();
 
@@ -57,6 +58,8 @@ const options: Required<ClientOptions> = {
   requestTimeout: 10_000,
   ticketTimeout: 5_000,
   shareConnection: true,
+  streamUrl: "/api/notifications/stream/",
+  sseAfterFailures: 2,
 };
 const client = new NotificationClient(options);
 const tokenClient = new NotificationClient({ ticketUrl: null, getToken: () => "jwt", lastId: null });

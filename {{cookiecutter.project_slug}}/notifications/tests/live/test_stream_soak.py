@@ -2,7 +2,8 @@
 
 Several writer processes create notifications (and one sends broadcasts), each holding its
 transaction open for a random few tens of milliseconds; a REST poller and a socket that
-reconnects every few hundred milliseconds each resume from the last position they were given.
+reconnects every few hundred milliseconds each resume from the last position they were given, and
+so does an event stream (Server-Sent Events) with `Last-Event-ID`, as EventSource does.
 Every notification and broadcast must reach each of them exactly once, and the positions on
 each socket must only move forward. PostgreSQL only: SQLite runs one writer at a time.
 """
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from notifications.tests.live.conftest import LiveSocket, manage_async, positions_advance
+from notifications.tests.live.sse_client import LiveEventStream
 
 pytestmark = pytest.mark.live
 
@@ -122,6 +124,42 @@ class Reconnecting:
         assert positions_advance(ids), f"positions out of order on one socket: {ids}"
 
 
+class ResumingStream:
+    """An event stream that is dropped and resumed with Last-Event-ID every few hundred ms."""
+
+    def __init__(self, server: Any, token: str) -> None:
+        self.server, self.token = server, token
+        self.last_event_id: str | None = None
+        self.seen: list[str] = []
+        self.connections = 0
+
+    async def visit(self, stay: float) -> None:
+        stream = await LiveEventStream.open(
+            self.server.port, self.token, last_event_id=self.last_event_id
+        )
+        assert stream.status == 200
+        self.connections += 1
+        ids: list[str] = []
+        deadline = time.monotonic() + stay
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    frame = await asyncio.wait_for(stream.next(), left)
+                except TimeoutError:
+                    break
+                if frame.get("event") == "synced":
+                    assert frame["payload"]["recovered"] is True, frame
+                elif "id" in frame:
+                    ids.append(frame["id"])
+                    if item := item_of(frame):
+                        self.seen.append(item)
+                # What EventSource would send on its next connection.
+                self.last_event_id = stream.last_event_id
+        finally:
+            await stream.close()
+        assert positions_advance(ids), f"positions out of order on one stream: {ids}"
+
+
 async def test_every_event_reaches_a_resuming_poller_and_socket_once_in_order(
     start_daphne, create_users, live_env
 ):
@@ -131,11 +169,12 @@ async def test_every_event_reaches_a_resuming_poller_and_socket_once_in_order(
     server = start_daphne()
     token = users["soak_ann"]["token"]
     poller, socket = Poller(server, token), Reconnecting(server, token)
-    # Both start from the stream as it is: what other tests left is not this test's.
-    await poller.poll()
-    await socket.visit(0.2)
+    stream = ResumingStream(server, token)
+    # All start from the stream as it is: what other tests left is not this test's.
+    await asyncio.gather(poller.poll(), socket.visit(0.2), stream.visit(0.2))
     poller.seen.clear()
     socket.seen.clear()
+    stream.seen.clear()
 
     writers = [
         write(live_env, f"w{number}", ["soak_ann", "soak_bob"], NOTIFICATIONS_PER_WRITER, False)
@@ -145,10 +184,14 @@ async def test_every_event_reaches_a_resuming_poller_and_socket_once_in_order(
     started = time.monotonic()
     writing = asyncio.ensure_future(asyncio.gather(*writers))
     while not writing.done():
-        await asyncio.gather(poller.poll(), socket.visit(random.uniform(0.2, 0.4)))
+        await asyncio.gather(
+            poller.poll(),
+            socket.visit(random.uniform(0.2, 0.4)),
+            stream.visit(random.uniform(0.2, 0.4)),
+        )
     await writing
     # The last pushes may still be on their way: each client resumes once more.
-    await asyncio.gather(poller.poll(), socket.visit(1.0))
+    await asyncio.gather(poller.poll(), socket.visit(1.0), stream.visit(1.0))
 
     expected = sorted(
         [f"w{w}-{n}" for w in range(WRITERS) for n in range(NOTIFICATIONS_PER_WRITER)]
@@ -157,8 +200,11 @@ async def test_every_event_reaches_a_resuming_poller_and_socket_once_in_order(
     # Other tests' broadcasts may share the live database: only this test's items count.
     assert sorted(filter(OURS.fullmatch, poller.seen)) == expected
     assert sorted(filter(OURS.fullmatch, socket.seen)) == expected
+    assert sorted(filter(OURS.fullmatch, stream.seen)) == expected
     assert socket.connections > 5
+    assert stream.connections > 5
     print(
         f"soak: {len(expected)} items to each client in {time.monotonic() - started:.1f} s, "
-        f"{socket.connections} socket connections, {poller.polls} polls"
+        f"{socket.connections} socket connections, {stream.connections} event streams, "
+        f"{poller.polls} polls"
     )

@@ -1,0 +1,1 @@
+"""Web Push, the third channel beside the inbox and email: keys, subscriptions, sending."""

@@ -12,8 +12,11 @@ from django.utils import timezone
 from notifications.categories import MAX_NAME_LENGTH
 
 ALIVE = Q(deleted_at__isnull=True)
-# In the inbox: alive and not archived. Expiry depends on the clock, so no index holds it.
-IN_INBOX = ALIVE & Q(archived_at__isnull=True)
+# In the inbox: alive, not archived, not snoozed. Expiry depends on the clock, so no index
+# holds it.
+IN_INBOX = ALIVE & Q(archived_at__isnull=True, snoozed_until__isnull=True)
+# Snoozed: out of the inbox and the counts until the wake-up job brings it back.
+SNOOZED = ALIVE & Q(archived_at__isnull=True, snoozed_until__isnull=False)
 # What the counts read: inbox rows still unread or unseen.
 COUNTED = IN_INBOX & (Q(read_at__isnull=True) | Q(seen_at__isnull=True))
 # Longest group key, e.g. "task:42:comments".
@@ -39,7 +42,7 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
         return self.filter(read_at__isnull=True)
 
     def inbox(self) -> "NotificationQuerySet":
-        """Alive, not archived and not expired: what lists and counts show."""
+        """Alive, not archived, not snoozed and not expired: what lists and counts show."""
         return self.filter(IN_INBOX & unexpired())
 
 
@@ -81,6 +84,8 @@ class Notification(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     # After it the notification leaves every list and count; pruning deletes it.
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Out of the inbox until then; the wake-up job brings it back new and unread.
+    snoozed_until = models.DateTimeField(null=True, blank=True)
     # Notifications of one recipient and key fold into one row while its group is open.
     group_key = models.CharField(max_length=MAX_GROUP_KEY_LENGTH, blank=True)
     group_open = models.BooleanField(default=False)
@@ -123,10 +128,15 @@ class Notification(models.Model):
                     "expires_at",
                     "deleted_at",
                     "archived_at",
+                    "snoozed_until",
                 ],
                 condition=COUNTED,
                 name="notif_counts_idx",
             ),
+            # The snoozed tab.
+            models.Index(fields=["recipient", "-id"], condition=SNOOZED, name="notif_snoozed_idx"),
+            # The wake-up job: snoozed items whose time has come.
+            models.Index(fields=["snoozed_until"], condition=SNOOZED, name="notif_wake_idx"),
             # Pruning of expired rows.
             models.Index(
                 fields=["expires_at"],
@@ -236,6 +246,9 @@ class EventKind(models.TextChoices):
     # deactivation. Replays carry it too; only live sockets act on it.
     REVOKED = "revoked"
     BROADCAST_DELETED = "broadcast_deleted"
+    SNOOZED = "snoozed"
+    # Back from a snooze: woken at its time (new and unread again) or by the user.
+    UNSNOOZED = "unsnoozed"
 
 
 class Event(models.Model):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
@@ -31,6 +32,7 @@ from notifications import (
     streams,
 )
 from notifications.models import (
+    SNOOZED,
     Broadcast,
     BroadcastReceipt,
     Event,
@@ -302,7 +304,9 @@ class NotificationService:
                 before = counters.state_of(notification)
                 notification.archived_at = timezone.now()
                 notification.group_open = False
-                notification.save(update_fields=["archived_at", "group_open"])
+                # Archived is out of the inbox for good: no wake-up brings it back.
+                notification.snoozed_until = None
+                notification.save(update_fields=["archived_at", "group_open", "snoozed_until"])
                 events.send_on_commit(
                     EventKind.ARCHIVED,
                     [(user_id, {"ids": [notification.pk]})],
@@ -426,6 +430,20 @@ class NotificationService:
                 )
 
     @classmethod
+    def snooze_notification(
+        cls, notification_id: int, user: UserRef, until: datetime
+    ) -> Notification:
+        """Take one of the user's inbox notifications out of the inbox and the counts until
+        `until`; snoozing a snoozed one moves its time. A time in the past or past the cap
+        (NOTIFICATIONS_SNOOZE_MAX_DAYS) is a ValidationError; an archived one is not found."""
+        return snooze(notification_id, user, until)
+
+    @classmethod
+    def unsnooze_notification(cls, notification_id: int, user: UserRef) -> Notification:
+        """Bring a snoozed notification back to the inbox now, read or unread as it was."""
+        return unsnooze(notification_id, user)
+
+    @classmethod
     def _set_read(
         cls, notification_id: int, user: UserRef, category: str | None, *, read: bool
     ) -> Notification:
@@ -447,6 +465,117 @@ class NotificationService:
                     counts=_one_row(notification, before),
                 )
         return notification
+
+
+# Snooze -------------------------------------------------------------------------------------
+
+
+def snooze(notification_id: int, user: UserRef, until: datetime) -> Notification:
+    """See NotificationService.snooze_notification. Locks the row, then the stream head."""
+    user_id = user_id_of(user)
+    until = _snooze_time(until)
+    with transaction.atomic():
+        notification = (
+            selectors.notifications_for(user_id, snoozed=None)
+            .select_for_update(of=("self",))
+            .get(pk=notification_id)
+        )
+        before = counters.state_of(notification)
+        notification.snoozed_until = until
+        # Later notifications of its key start a new group instead of growing a hidden one.
+        notification.group_open = False
+        notification.save(update_fields=["snoozed_until", "group_open"])
+        serialised = notification_payloads([notification])[0]
+        payload = {
+            "ids": [notification.pk],
+            "until": serialised["snoozed_until"],
+            "notification": serialised,
+        }
+        events.send_on_commit(
+            EventKind.SNOOZED, [(user_id, payload)], counts=_one_row(notification, before)
+        )
+    return notification
+
+
+def unsnooze(notification_id: int, user: UserRef) -> Notification:
+    """See NotificationService.unsnooze_notification. One that is not snoozed (woken a moment
+    ago, say) is returned unchanged, with no event."""
+    user_id = user_id_of(user)
+    with transaction.atomic():
+        notification = (
+            selectors.notifications_for(user_id, snoozed=None)
+            .select_for_update(of=("self",))
+            .get(pk=notification_id)
+        )
+        if notification.snoozed_until is not None:
+            _wake([notification], fresh=False)
+    return notification
+
+
+def wake_snoozed(*, now: datetime | None = None) -> int:
+    """Bring back every snoozed notification whose time has come, new and unread, each pushed
+    to its owner as `unsnoozed` with the notification; returns how many woke.
+
+    Runs on a schedule (JOBS_SNOOZE_SECONDS). Rows are locked in id order, then the heads, as
+    every write does. A row that another run or an unsnooze woke while this one waited for
+    its lock is no longer snoozed when this one reads it (PostgreSQL checks the condition
+    again on the row it locked), and the check below leaves it alone: nothing wakes twice.
+    """
+    now = now or timezone.now()
+    woke = 0
+    while True:
+        with transaction.atomic():
+            rows = [
+                row
+                for row in Notification.objects.filter(SNOOZED, snoozed_until__lte=now)
+                .select_related("actor", "target_content_type")
+                .select_for_update(of=("self",))
+                .order_by("id")[:PRUNE_BATCH_SIZE]
+                if row.snoozed_until is not None and row.snoozed_until <= now
+            ]
+            if not rows:
+                return woke
+            _wake(rows, fresh=True)
+            woke += len(rows)
+
+
+def _wake(rows: list[Notification], *, fresh: bool) -> None:
+    """Put locked snoozed rows back in the inbox; `fresh`: new and unread again."""
+    changes = counters.CountChanges()
+    for row in rows:
+        before = counters.state_of(row)
+        row.snoozed_until = None
+        if fresh:
+            row.read_at = row.seen_at = None
+        changes.row(row.recipient_id, before, counters.state_of(row), expires_at=row.expires_at)
+    updates: dict[str, Any] = {"snoozed_until": None}
+    if fresh:
+        updates.update(read_at=None, seen_at=None)
+    for batch in _batches([row.pk for row in rows]):
+        Notification.objects.filter(pk__in=batch).update(**updates)
+    events.send_on_commit(
+        EventKind.UNSNOOZED,
+        [
+            (row.recipient_id, {"ids": [row.pk], "notification": payload, "woke": fresh})
+            for row, payload in zip(rows, notification_payloads(rows), strict=True)
+        ],
+        counts=changes,
+    )
+
+
+def _snooze_time(until: datetime) -> datetime:
+    """`until` if it is a time ahead within the cap; a ValidationError naming `until` if not."""
+    if timezone.is_naive(until):
+        raise ValidationError({"until": ["Give a time zone (e.g. 2030-01-01T09:00:00Z)."]})
+    now = timezone.now()
+    cap = timedelta(days=settings.NOTIFICATIONS_SNOOZE_MAX_DAYS)
+    if until <= now:
+        raise ValidationError({"until": ["The time is past: snooze until a time ahead."]})
+    if until > now + cap:
+        raise ValidationError(
+            {"until": [f"At most {cap.days} days ahead (NOTIFICATIONS_SNOOZE_MAX_DAYS)."]}
+        )
+    return until
 
 
 def end_sockets(user_id: int, *, reason: str, session_key: str | None = None) -> None:
@@ -610,7 +739,15 @@ def _one_row(notification: Notification, before: counters.RowState) -> counters.
 
 
 # The columns that decide a row's part in the counts.
-STATE_FIELDS = ("recipient_id", "category", "read_at", "seen_at", "archived_at", "deleted_at")
+STATE_FIELDS = (
+    "recipient_id",
+    "category",
+    "read_at",
+    "seen_at",
+    "archived_at",
+    "deleted_at",
+    "snoozed_until",
+)
 
 
 def _change_rows(
@@ -664,9 +801,10 @@ def _change_rows(
 
 
 def _locked(notification_id: int, user_id: int, category: str | None = None) -> Notification:
-    """One live notification of the user, archived or not, locked until the transaction ends."""
+    """One live notification of the user, archived, snoozed or not, locked until the
+    transaction ends."""
     return (
-        selectors.notifications_for(user_id, category=category, archived=None)
+        selectors.notifications_for(user_id, category=category, archived=None, snoozed=None)
         .select_for_update(of=("self",))
         .get(pk=notification_id)
     )

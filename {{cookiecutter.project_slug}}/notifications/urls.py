@@ -1,5 +1,5 @@
-"""REST routes: the dj_notif endpoint table, plus unread, seen, archive, delete, counts, stream
-and preferences."""
+"""REST routes: the dj_notif endpoint table, plus unread, seen, archive, snooze, delete, counts,
+stream and preferences."""
 
 from django.urls import path, re_path
 
@@ -45,6 +45,12 @@ urlpatterns = [
         "notifications/user/<int:pk>/unarchive/",
         views.UnarchiveView.as_view(),
         name="user-unarchive",
+    ),
+    path("notifications/user/snooze/<int:pk>/", views.SnoozeView.as_view(), name="user-snooze"),
+    path(
+        "notifications/user/unsnooze/<int:pk>/",
+        views.UnsnoozeView.as_view(),
+        name="user-unsnooze",
     ),
     path(
         "notifications/user/<int:pk>/mark_read/",

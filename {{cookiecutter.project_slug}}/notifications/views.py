@@ -38,6 +38,7 @@ from notifications.serializers import (
     PreferenceChangeSerializer,
     PreferenceSerializer,
     SeenSerializer,
+    SnoozeSerializer,
     StreamQuerySerializer,
     StreamSerializer,
     TicketSerializer,
@@ -82,7 +83,8 @@ def path_category(category: str | None) -> str | None:
 class NotificationListView(generics.ListAPIView):
     """The user's inbox, newest first; per category when the path names one.
 
-    `archived=true` lists the archive instead. Expired notifications are never listed.
+    `archived=true` lists the archive instead, `snoozed=true` the snoozed notifications.
+    Expired notifications are never listed.
     """
 
     serializer_class = NotificationSerializer
@@ -98,6 +100,7 @@ class NotificationListView(generics.ListAPIView):
             category=category,
             unread=filters.get("unread"),
             archived=filters["archived"],
+            snoozed=filters["snoozed"],
             since=filters.get("since"),
         )
 
@@ -251,6 +254,31 @@ class UnarchiveView(WriteThrottleMixin, APIView):
     @extend_schema(request=None, responses=NotificationSerializer)
     def post(self, request: Request, pk: int) -> Response:
         notification = NotificationService.unarchive_notification(pk, signed_in_user(request))
+        return Response(NotificationSerializer(notification).data)
+
+
+class SnoozeView(WriteThrottleMixin, APIView):
+    """Takes one notification out of the inbox and the counts until `until`.
+
+    It lists under `?snoozed=true` meanwhile and comes back new and unread at that time.
+    """
+
+    @extend_schema(request=SnoozeSerializer, responses=NotificationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        body = SnoozeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        notification = NotificationService.snooze_notification(
+            pk, signed_in_user(request), body.validated_data["until"]
+        )
+        return Response(NotificationSerializer(notification).data)
+
+
+class UnsnoozeView(WriteThrottleMixin, APIView):
+    """Brings one snoozed notification back to the inbox now."""
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        notification = NotificationService.unsnooze_notification(pk, signed_in_user(request))
         return Response(NotificationSerializer(notification).data)
 
 

@@ -27,6 +27,8 @@ export interface Notification {
   read_at: string | null;
   is_read: boolean;
   archived_at: string | null;
+  /** Out of the inbox until then; null when not snoozed. */
+  snoozed_until: string | null;
   expires_at: string | null;
   group_key: string;
   group_count: number;
@@ -79,6 +81,10 @@ export interface EventPayload {
   category?: string | null;
   up_to_id?: number;
   read_only?: boolean;
+  /** `snoozed`: when the notification comes back. */
+  until?: string;
+  /** `unsnoozed`: true when its time came (it is back unread), false when the user unsnoozed. */
+  woke?: boolean;
   /** `revoked`: logged_out, password_changed or deactivated. */
   reason?: string;
   /** `revoked`: the tag of the session that ended; null when every session of the user did. */
@@ -134,6 +140,8 @@ export type StreamEvent =
   | "seen"
   | "archived"
   | "unarchived"
+  | "snoozed"
+  | "unsnoozed"
   | "deleted"
   | "broadcast"
   | "broadcast_read"
@@ -192,6 +200,8 @@ export interface ListParams {
   category?: string;
   unread?: boolean;
   archived?: boolean;
+  /** The snoozed notifications instead of the inbox. */
+  snoozed?: boolean;
   /** The last notification id of the previous page. */
   before?: number;
   limit?: number;
@@ -229,6 +239,13 @@ export class NotificationClient {
   archive(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
   /** Back to the inbox. */
   unarchive(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
+  /** Out of the inbox and the counts until `until`: a Date, or ISO 8601 with its offset. */
+  snooze(
+    id: number,
+    until: Date | string,
+  ): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
+  /** Back to the inbox now, read or unread as it was. */
+  unsnooze(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
   list(
     params?: ListParams,
   ): Promise<Frame<ReplyPayload & { notifications: Notification[]; has_more: boolean }>>;

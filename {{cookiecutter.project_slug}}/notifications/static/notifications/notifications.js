@@ -194,6 +194,16 @@ export class NotificationClient {
     return this.request("unarchive", { id });
   }
 
+  /** Out of the inbox until `until` (a Date or an ISO string with its offset). */
+  snooze(id, until) {
+    const when = until instanceof Date ? until.toISOString() : String(until);
+    return this.request("snooze", { id, until: when });
+  }
+
+  unsnooze(id) {
+    return this.request("unsnooze", { id });
+  }
+
   list(params = {}) {
     return this.request("list", params);
   }

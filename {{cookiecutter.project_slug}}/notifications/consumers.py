@@ -27,6 +27,7 @@ from notifications.serializers import (
     MarkReadCommand,
     MarkSeenCommand,
     NotificationSerializer,
+    RunActionCommand,
     SnoozeCommand,
     SyncCommand,
     dumps,
@@ -410,6 +411,9 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     async def do_unsnooze(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.run_snooze(params["id"], None)
 
+    async def do_run_action(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.run_action(params["id"], params["index"])
+
     async def do_list(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.list_page(params)
 
@@ -531,6 +535,15 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             )
             raise CommandError("invalid_params", errors) from None
         return {"id": notification_id, "counts": selectors.counts(self.user_id)}
+
+    @database_sync_to_async
+    def run_action(self, notification_id: int, index: int) -> dict[str, Any]:
+        try:
+            return NotificationService.run_action(notification_id, self.user_id, index)
+        except Notification.DoesNotExist:
+            raise CommandError("not_found", f"No notification {notification_id}.") from None
+        except ValidationError as error:
+            raise CommandError("invalid_params", " ".join(error.messages)) from None
 
     @database_sync_to_async
     def list_page(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -690,6 +703,7 @@ COMMANDS: dict[str, tuple[type[drf.Serializer], Handler, str]] = {
     "unarchive": (ArchiveCommand, NotificationConsumer.do_unarchive, "unarchive"),
     "snooze": (SnoozeCommand, NotificationConsumer.do_snooze, "snooze"),
     "unsnooze": (ArchiveCommand, NotificationConsumer.do_unsnooze, "unsnooze"),
+    "run_action": (RunActionCommand, NotificationConsumer.do_run_action, "run_action"),
     "list": (ListCommand, NotificationConsumer.do_list, "list"),
     "sync": (SyncCommand, NotificationConsumer.do_sync, "synced"),
 }

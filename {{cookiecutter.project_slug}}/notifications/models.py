@@ -93,6 +93,10 @@ class Notification(models.Model):
     group_count = models.PositiveIntegerField(default=1)
     # The latest actors, newest first, as [{"id", "username"}]; bounded by the service.
     actors = models.JSONField(default=list, blank=True)
+    # Up to two buttons: [{"label", "style", "url" | "action"}] (notifications/actions.py).
+    actions = models.JSONField(default=list, blank=True)
+    # What each server action returned, by the action's index: {"0": {"result", "done_at"}}.
+    action_results = models.JSONField(default=dict, blank=True)
     # Set when an email digest took this notification, whether it was listed or counted.
     emailed_at = models.DateTimeField(null=True, blank=True)
 
@@ -247,6 +251,8 @@ class EventKind(models.TextChoices):
     REVOKED = "revoked"
     BROADCAST_DELETED = "broadcast_deleted"
     SNOOZED = "snoozed"
+    # A server action of a notification ran; its result is stored on the row.
+    ACTION_DONE = "action_done"
     # Back from a snooze: woken at its time (new and unread again) or by the user.
     UNSNOOZED = "unsnoozed"
 

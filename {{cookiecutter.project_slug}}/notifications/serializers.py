@@ -88,6 +88,8 @@ class NotificationSerializer(serializers.ModelSerializer):
             "expires_at",
             "group_key",
             "group_count",
+            "actions",
+            "action_results",
         ]
         read_only_fields = fields
 
@@ -120,6 +122,8 @@ class NotificationSerializer(serializers.ModelSerializer):
             "expires_at": _date(instance.expires_at),
             "group_key": instance.group_key,
             "group_count": instance.group_count,
+            "actions": instance.actions,
+            "action_results": instance.action_results,
         }
 
     def get_target(self, notification: Notification) -> dict[str, str] | None:
@@ -366,6 +370,18 @@ class ArchiveCommand(serializers.Serializer):
 
 class SnoozeCommand(ArchiveCommand):
     until = serializers.DateTimeField()
+
+
+class RunActionCommand(ArchiveCommand):
+    index = serializers.IntegerField(min_value=0, max_value=1)
+
+
+class ActionResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    result = serializers.DictField(help_text="What the action's handler returned.")
+    done_at = serializers.DateTimeField()
+    # False when an earlier run had done it: the stored result, the handler not called again.
+    ran = serializers.BooleanField()
 
 
 class SnoozeSerializer(serializers.Serializer):

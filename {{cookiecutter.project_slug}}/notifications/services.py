@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from notifications import actions as notification_actions
 from notifications import (
     bulk,
     categories,
@@ -72,6 +73,7 @@ class NotificationService:
         data: dict[str, Any] | None = None,
         group_key: str = "",
         expires_at: datetime | None = None,
+        actions: list[dict[str, Any]] | None = None,
     ) -> Notification:
         """Store one notification for `user` and push it once the transaction commits.
 
@@ -89,6 +91,7 @@ class NotificationService:
             data=data,
             group_key=group_key,
             expires_at=expires_at,
+            actions=actions,
         )
         if created:
             return created[0]
@@ -118,6 +121,7 @@ class NotificationService:
         data: dict[str, Any] | None = None,
         group_key: str = "",
         expires_at: datetime | None = None,
+        actions: list[dict[str, Any]] | None = None,
     ) -> list[Notification]:
         """Store the same notification for many users in bulk; one event per user, one publish.
 
@@ -125,7 +129,8 @@ class NotificationService:
         `_fold_into_groups`) gets their group updated instead of a new inbox row, pushed as
         `updated`; the others get a new open group, pushed as `created`.
         Users who turned this category's inbox off are left out; returns the rows stored.
-        A field over its limit (notifications/limits.py) is ContentTooLarge, a ValueError.
+        A field over its limit (notifications/limits.py) is ContentTooLarge, a ValueError;
+        `actions` (at most two buttons, notifications/actions.py) not valid is a ValidationError.
         """
         limits.check_content(
             title=title,
@@ -134,6 +139,7 @@ class NotificationService:
             group_key=group_key,
             target_id=str(target.pk) if target is not None and target.pk is not None else "",
         )
+        checked_actions = notification_actions.validated(actions)
         recipient_ids = preferences.in_app_recipients(category, existing_user_ids(list(users)))
         actor_user = _actor(actor)
         now = timezone.now()
@@ -147,6 +153,7 @@ class NotificationService:
             actors=_actor_entries(actor_user),
             created_at=now,
             expires_at=expires_at,
+            actions=checked_actions,
             group_key=group_key,
             group_open=bool(group_key),
             group_started_at=now if group_key else None,
@@ -444,6 +451,11 @@ class NotificationService:
         return unsnooze(notification_id, user)
 
     @classmethod
+    def run_action(cls, notification_id: int, user: UserRef, index: int) -> dict[str, Any]:
+        """Run the server action at `index` of one of the user's notifications, once."""
+        return run_action(notification_id, user, index)
+
+    @classmethod
     def _set_read(
         cls, notification_id: int, user: UserRef, category: str | None, *, read: bool
     ) -> Notification:
@@ -576,6 +588,60 @@ def _snooze_time(until: datetime) -> datetime:
             {"until": [f"At most {cap.days} days ahead (NOTIFICATIONS_SNOOZE_MAX_DAYS)."]}
         )
     return until
+
+
+# Actions ------------------------------------------------------------------------------------
+
+
+def run_action(notification_id: int, user: UserRef, index: int) -> dict[str, Any]:
+    """Call the handler of the notification's server action at `index`, once ever.
+
+    Returns {"index", "result", "done_at", "ran"}; `ran` is False when an earlier run did it,
+    and the stored result comes back without calling the handler. The run holds the row's
+    lock from before it reads the stored results until it commits, so two runs at once (a
+    double click, two tabs, two servers) call the handler once: the second waits, then finds
+    the result. The handler runs inside that transaction: an exception stores nothing. The
+    result is pushed to every socket of the user as `action_done`. Another user's
+    notification is Notification.DoesNotExist; an index with no server action is a
+    ValidationError.
+    """
+    user_id = user_id_of(user)
+    with transaction.atomic():
+        notification = _locked(notification_id, user_id)
+        actions = notification.actions if isinstance(notification.actions, list) else []
+        if not 0 <= index < len(actions) or "action" not in actions[index]:
+            raise ValidationError(
+                {
+                    "index": [
+                        f"Notification {notification_id} has no server action at index {index}."
+                    ]
+                }
+            )
+        stored = notification.action_results.get(str(index))
+        if stored is not None:
+            return {"index": index, **stored, "ran": False}
+        name = actions[index]["action"]
+        try:
+            handler = notification_actions.handler(name)
+        except KeyError:
+            raise ValidationError({"index": [f"The action {name!r} is not registered."]}) from None
+        recipient = (
+            user
+            if isinstance(user, AbstractBaseUser)
+            else get_user_model()._default_manager.get(pk=user_id)
+        )
+        result = notification_actions.checked_result(name, handler(recipient, notification))
+        done = {"result": result, "done_at": timezone.now().isoformat()}
+        notification.action_results = {**notification.action_results, str(index): done}
+        notification.save(update_fields=["action_results"])
+        payload = {
+            "ids": [notification.pk],
+            "index": index,
+            **done,
+            "notification": notification_payloads([notification])[0],
+        }
+        events.send_on_commit(EventKind.ACTION_DONE, [(user_id, payload)])
+    return {"index": index, **done, "ran": True}
 
 
 def end_sockets(user_id: int, *, reason: str, session_key: str | None = None) -> None:

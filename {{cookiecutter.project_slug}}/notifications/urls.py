@@ -53,6 +53,11 @@ urlpatterns = [
         name="user-unsnooze",
     ),
     path(
+        "notifications/user/actions/<int:pk>/<int:index>/",
+        views.RunActionView.as_view(),
+        name="user-run-action",
+    ),
+    path(
         "notifications/user/<int:pk>/mark_read/",
         views.MarkReadView.as_view(),
         name="user-mark-read",

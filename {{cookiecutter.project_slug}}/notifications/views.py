@@ -25,6 +25,7 @@ from notifications.pagination import (
 from notifications.serializers import (
     POSITION_SCHEMA_PATTERN,
     SINCE_HELP,
+    ActionResultSerializer,
     ArchiveAllQuerySerializer,
     ArchivedSerializer,
     BroadcastSerializer,
@@ -280,6 +281,16 @@ class UnsnoozeView(WriteThrottleMixin, APIView):
     def post(self, request: Request, pk: int) -> Response:
         notification = NotificationService.unsnooze_notification(pk, signed_in_user(request))
         return Response(NotificationSerializer(notification).data)
+
+
+class RunActionView(WriteThrottleMixin, APIView):
+    """Runs the server action at `index` of one notification, once: a repeat returns the result
+    stored by the first run (`ran: false`)."""
+
+    @extend_schema(request=None, responses=ActionResultSerializer)
+    def post(self, request: Request, pk: int, index: int) -> Response:
+        done = NotificationService.run_action(pk, signed_in_user(request), index)
+        return Response(ActionResultSerializer(done).data)
 
 
 class ArchiveAllView(WriteThrottleMixin, APIView):

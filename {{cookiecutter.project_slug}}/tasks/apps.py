@@ -16,4 +16,4 @@ class TasksConfig(AppConfig):
         categories.register("comment", "Comments")
         categories.register("mention", "Mentions", default_level=Level.MEDIUM, email=True)
 
-        from tasks import signals  # noqa: F401  (connects the receivers)
+        from tasks import actions, signals  # noqa: F401  (registers the action, connects receivers)

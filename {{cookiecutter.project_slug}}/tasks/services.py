@@ -12,6 +12,7 @@ from django.db import models, transaction
 from notifications import limits
 from notifications.services import NotificationService
 from notifications.users import User
+from tasks.actions import ACCEPT
 from tasks.models import Comment, Task, TaskState
 
 
@@ -144,6 +145,7 @@ def notify_task_saved(task: Task, *, created: bool, before: TaskState | None) ->
             actor=actor,
             target=task,
             data={"task_id": task.pk},
+            actions=[{"label": "Accept", "style": "primary", "action": ACCEPT}],
         )
         notified.add(task.assignee_id)
 
@@ -236,6 +238,7 @@ def _notify(
     target: models.Model,
     data: dict[str, Any],
     group_key: str = "",
+    actions: list[dict[str, Any]] | None = None,
 ) -> None:
     """Notify each user once; the title is for people, `data["kind"]` for code."""
     recipients = list(dict.fromkeys(user_id for user_id in user_ids if user_id is not None))
@@ -254,6 +257,7 @@ def _notify(
             target=target,
             data={"kind": kind, **data},
             group_key=group_key,
+            actions=actions,
         )
 
 

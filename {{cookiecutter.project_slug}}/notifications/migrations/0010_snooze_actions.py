@@ -1,4 +1,4 @@
-"""Snooze: a notification out of the inbox and the counts until a time; the event kinds of it."""
+"""Snooze and actions: a notification snoozed until a time, its buttons and their results."""
 
 from django.conf import settings
 from django.db import migrations, models
@@ -30,6 +30,16 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="notification",
+            name="action_results",
+            field=models.JSONField(blank=True, default=dict),
+        ),
+        migrations.AddField(
+            model_name="notification",
+            name="actions",
+            field=models.JSONField(blank=True, default=list),
+        ),
+        migrations.AddField(
+            model_name="notification",
             name="snoozed_until",
             field=models.DateTimeField(blank=True, null=True),
         ),
@@ -51,6 +61,7 @@ class Migration(migrations.Migration):
                     ("revoked", "Revoked"),
                     ("broadcast_deleted", "Broadcast Deleted"),
                     ("snoozed", "Snoozed"),
+                    ("action_done", "Action Done"),
                     ("unsnoozed", "Unsnoozed"),
                 ],
                 max_length=32,

@@ -32,7 +32,16 @@ export interface Notification {
   expires_at: string | null;
   group_key: string;
   group_count: number;
+  /** Up to two buttons: a link (`url`) or a server action run with runAction(). */
+  actions: NotificationAction[];
+  /** The results of server actions already run, by index ("0", "1"). */
+  action_results: Record<string, { result: Record<string, unknown>; done_at: string }>;
 }
+
+export type NotificationAction = {
+  label: string;
+  style: "primary" | "secondary";
+} & ({ url: string; action?: never } | { action: string; url?: never });
 
 export interface Broadcast {
   id: number;
@@ -81,6 +90,10 @@ export interface EventPayload {
   category?: string | null;
   up_to_id?: number;
   read_only?: boolean;
+  /** `action_done`: the action's index and what its handler returned. */
+  index?: number;
+  result?: Record<string, unknown>;
+  done_at?: string;
   /** `snoozed`: when the notification comes back. */
   until?: string;
   /** `unsnoozed`: true when its time came (it is back unread), false when the user unsnoozed. */
@@ -142,6 +155,7 @@ export type StreamEvent =
   | "unarchived"
   | "snoozed"
   | "unsnoozed"
+  | "action_done"
   | "deleted"
   | "broadcast"
   | "broadcast_read"
@@ -244,6 +258,20 @@ export class NotificationClient {
     id: number,
     until: Date | string,
   ): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
+  /** Run a server action once; `ran` is false when an earlier run did it. */
+  runAction(
+    id: number,
+    index: number,
+  ): Promise<
+    Frame<
+      ReplyPayload & {
+        index: number;
+        result: Record<string, unknown>;
+        done_at: string;
+        ran: boolean;
+      }
+    >
+  >;
   /** Back to the inbox now, read or unread as it was. */
   unsnooze(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
   list(

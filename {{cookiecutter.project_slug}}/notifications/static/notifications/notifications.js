@@ -204,6 +204,11 @@ export class NotificationClient {
     return this.request("unsnooze", { id });
   }
 
+  /** Run the server action at `index` (0 or 1) of a notification; a repeat gets its result. */
+  runAction(id, index) {
+    return this.request("run_action", { id, index });
+  }
+
   list(params = {}) {
     return this.request("list", params);
   }

@@ -246,6 +246,11 @@ async function snoozing(): Promise<void> {
   client.on("snoozed", onSnooze);
   client.on("unsnoozed", onWake);
   console.log(snoozed.payload.counts.unread, back.payload.id, until);
+  const done = await client.runAction(1, 0);
+  const ran: boolean = done.payload.ran;
+  const button = page.payload.notifications[0]?.actions[0];
+  const target: string | undefined = button?.url ?? button?.action;
+  console.log(ran, done.payload.result, target, button?.style === "primary");
 }
 
 // Mistakes the declarations must refuse.

@@ -331,6 +331,8 @@ NOTIFICATIONS_EVENT_RETENTION_DAYS = env.int("NOTIFICATIONS_EVENT_RETENTION_DAYS
 # Seconds a group stays open after its first notification: a notification with the same
 # recipient and group_key inside it updates the group instead of adding an inbox row.
 NOTIFICATIONS_GROUP_WINDOW_SECONDS = env.int("NOTIFICATIONS_GROUP_WINDOW_SECONDS", default=3600)
+# Longest snooze: a notification snoozed further ahead than this many days is refused (400).
+NOTIFICATIONS_SNOOZE_MAX_DAYS = env.int("NOTIFICATIONS_SNOOZE_MAX_DAYS", default=365)
 # Lifetime of a one-time WebSocket ticket from ws_auth/.
 NOTIFICATIONS_TICKET_TTL = env.int("NOTIFICATIONS_TICKET_TTL", default=30)
 # Open sockets one user may hold on one server process; more are closed with 4429.
@@ -415,6 +417,8 @@ JOBS_DIGEST_SECONDS = env.int("JOBS_DIGEST_SECONDS", default=60)
 JOBS_PRUNE_SECONDS = env.int("JOBS_PRUNE_SECONDS", default=3600)
 # Until the expiry job runs, a user with an expired item is counted from rows, not read.
 JOBS_EXPIRY_SECONDS = env.int("JOBS_EXPIRY_SECONDS", default=60)
+# How late a snoozed notification may come back: the wake-up job runs this often.
+JOBS_SNOOZE_SECONDS = env.int("JOBS_SNOOZE_SECONDS", default=15)
 JOBS_HEARTBEAT_SECONDS = env.int("JOBS_HEARTBEAT_SECONDS", default=30)
 # `manage.py jobs_health` and /readyz call the jobs stale when no heartbeat ran for this long.
 JOBS_STALE_SECONDS = env.int("JOBS_STALE_SECONDS", default=3 * JOBS_HEARTBEAT_SECONDS)
@@ -424,6 +428,7 @@ CELERY_BEAT_SCHEDULE = {
         ("send-notification-emails", "notifications.jobs.send_digests", JOBS_DIGEST_SECONDS),
         ("prune-events", "notifications.jobs.prune", JOBS_PRUNE_SECONDS),
         ("expire-notifications", "notifications.jobs.expire", JOBS_EXPIRY_SECONDS),
+        ("wake-snoozed", "notifications.jobs.wake_snoozed", JOBS_SNOOZE_SECONDS),
         ("heartbeat", "notifications.jobs.heartbeat", JOBS_HEARTBEAT_SECONDS),
     ]
 }

@@ -5,12 +5,14 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from rest_framework import serializers as drf
 
 from notifications import categories, events, positions, selectors
@@ -26,6 +28,8 @@ from notifications.serializers import (
     MarkReadCommand,
     MarkSeenCommand,
     NotificationSerializer,
+    RunActionCommand,
+    SnoozeCommand,
     SyncCommand,
     dumps,
     error_frame,
@@ -384,6 +388,15 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     async def do_unarchive(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.run_archive(params["id"], archive=False)
 
+    async def do_snooze(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.run_snooze(params["id"], params["until"])
+
+    async def do_unsnooze(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.run_snooze(params["id"], None)
+
+    async def do_run_action(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.run_action(params["id"], params["index"])
+
     async def do_list(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.list_page(params)
 
@@ -490,6 +503,32 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         return {"id": notification_id, "counts": selectors.counts(self.user_id)}
 
     @database_sync_to_async
+    def run_snooze(self, notification_id: int, until: datetime | None) -> dict[str, Any]:
+        """Snooze until `until`, or unsnooze when it is None."""
+        try:
+            if until is None:
+                NotificationService.unsnooze_notification(notification_id, self.user_id)
+            else:
+                NotificationService.snooze_notification(notification_id, self.user_id, until)
+        except Notification.DoesNotExist:
+            raise CommandError("not_found", f"No notification {notification_id}.") from None
+        except ValidationError as error:
+            errors = "; ".join(
+                f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items()
+            )
+            raise CommandError("invalid_params", errors) from None
+        return {"id": notification_id, "counts": selectors.counts(self.user_id)}
+
+    @database_sync_to_async
+    def run_action(self, notification_id: int, index: int) -> dict[str, Any]:
+        try:
+            return NotificationService.run_action(notification_id, self.user_id, index)
+        except Notification.DoesNotExist:
+            raise CommandError("not_found", f"No notification {notification_id}.") from None
+        except ValidationError as error:
+            raise CommandError("invalid_params", " ".join(error.messages)) from None
+
+    @database_sync_to_async
     def list_page(self, params: dict[str, Any]) -> dict[str, Any]:
         """One page of the inbox, newest first; `before` is the last id of the previous page.
 
@@ -501,6 +540,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             category=params.get("category"),
             unread=params.get("unread"),
             archived=params.get("archived", False),
+            snoozed=params.get("snoozed", False),
         )
         if params.get("before") is not None:
             queryset = queryset.filter(id__lt=params["before"])
@@ -644,6 +684,9 @@ COMMANDS: dict[str, tuple[type[drf.Serializer], Handler, str]] = {
     "mark_seen": (MarkSeenCommand, NotificationConsumer.do_mark_seen, "mark_seen"),
     "archive": (ArchiveCommand, NotificationConsumer.do_archive, "archive"),
     "unarchive": (ArchiveCommand, NotificationConsumer.do_unarchive, "unarchive"),
+    "snooze": (SnoozeCommand, NotificationConsumer.do_snooze, "snooze"),
+    "unsnooze": (ArchiveCommand, NotificationConsumer.do_unsnooze, "unsnooze"),
+    "run_action": (RunActionCommand, NotificationConsumer.do_run_action, "run_action"),
     "list": (ListCommand, NotificationConsumer.do_list, "list"),
     "sync": (SyncCommand, NotificationConsumer.do_sync, "synced"),
 }

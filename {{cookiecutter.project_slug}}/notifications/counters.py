@@ -6,7 +6,7 @@ unseen]}), and every write that changes what is counted adds its change there in
 (notifications/streams.py). The head row is locked from that statement to commit, so the
 counts a write reads back are exact at its commit, and frames carry them without a query.
 
-What is counted: rows in the inbox (not deleted, not archived) that are unread or unseen.
+What is counted: rows in the inbox (not deleted, archived or snoozed) that are unread or unseen.
 Expiry depends on the clock, so an expired row stays counted until the expiry job
 (`services.expire_notifications`) deletes it; until then the head's `next_expiry` is at or
 before now and readers count that user's rows instead (exact, and rare). `manage.py
@@ -32,7 +32,11 @@ RowState = tuple[str, bool, bool]
 
 def state_of(notification: Notification) -> RowState:
     """What this row adds to its recipient's counts now."""
-    in_inbox = notification.deleted_at is None and notification.archived_at is None
+    in_inbox = (
+        notification.deleted_at is None
+        and notification.archived_at is None
+        and notification.snoozed_until is None
+    )
     return (
         notification.category,
         in_inbox and notification.read_at is None,

@@ -155,6 +155,20 @@ def expire() -> dict[str, int]:
     return {"expired": expired}
 
 
+@shared_task(name="notifications.jobs.wake_snoozed", **RETRY)
+@fresh_connections
+def wake_snoozed() -> dict[str, int]:
+    """Bring back the snoozed notifications whose time has come, new, unread and pushed."""
+    with run_alone("wake_snoozed") as held:
+        if not held:
+            logger.info("Snoozed notifications are woken by another run; this one skips.")
+            return {"skipped": 1}
+        woke = services.wake_snoozed()
+    if woke:
+        logger.info("Woke %d snoozed notification(s).", woke)
+    return {"woke": woke}
+
+
 @shared_task(name="notifications.jobs.heartbeat", bind=True)
 @fresh_connections
 def heartbeat(task: Any) -> None:

@@ -14,8 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from notifications.categories import MAX_NAME_LENGTH
 
 ALIVE = Q(deleted_at__isnull=True)
-# In the inbox: alive and not archived. Expiry depends on the clock, so no index holds it.
-IN_INBOX = ALIVE & Q(archived_at__isnull=True)
+# In the inbox: alive, not archived, not snoozed. Expiry depends on the clock, so no index
+# holds it.
+IN_INBOX = ALIVE & Q(archived_at__isnull=True, snoozed_until__isnull=True)
+# Snoozed: out of the inbox and the counts until the wake-up job brings it back.
+SNOOZED = ALIVE & Q(archived_at__isnull=True, snoozed_until__isnull=False)
 # What the counts read: inbox rows still unread or unseen.
 COUNTED = IN_INBOX & (Q(read_at__isnull=True) | Q(seen_at__isnull=True))
 # Longest group key, e.g. "task:42:comments".
@@ -41,7 +44,7 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
         return self.filter(read_at__isnull=True)
 
     def inbox(self) -> "NotificationQuerySet":
-        """Alive, not archived and not expired: what lists and counts show."""
+        """Alive, not archived, not snoozed and not expired: what lists and counts show."""
         return self.filter(IN_INBOX & unexpired())
 
 
@@ -83,6 +86,8 @@ class Notification(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     # After it the notification leaves every list and count; pruning deletes it.
     expires_at = models.DateTimeField(null=True, blank=True)
+    # Out of the inbox until then; the wake-up job brings it back new and unread.
+    snoozed_until = models.DateTimeField(null=True, blank=True)
     # Notifications of one recipient and key fold into one row while its group is open.
     group_key = models.CharField(max_length=MAX_GROUP_KEY_LENGTH, blank=True)
     group_open = models.BooleanField(default=False)
@@ -90,6 +95,10 @@ class Notification(models.Model):
     group_count = models.PositiveIntegerField(default=1)
     # The latest actors, newest first, as [{"id", "username"}]; bounded by the service.
     actors = models.JSONField(default=list, blank=True)
+    # Up to two buttons: [{"label", "style", "url" | "action"}] (notifications/actions.py).
+    actions = models.JSONField(default=list, blank=True)
+    # What each server action returned, by the action's index: {"0": {"result", "done_at"}}.
+    action_results = models.JSONField(default=dict, blank=True)
     # Set when an email digest took this notification, whether it was listed or counted.
     emailed_at = models.DateTimeField(null=True, blank=True)
 
@@ -125,10 +134,15 @@ class Notification(models.Model):
                     "expires_at",
                     "deleted_at",
                     "archived_at",
+                    "snoozed_until",
                 ],
                 condition=COUNTED,
                 name="notif_counts_idx",
             ),
+            # The snoozed tab.
+            models.Index(fields=["recipient", "-id"], condition=SNOOZED, name="notif_snoozed_idx"),
+            # The wake-up job: snoozed items whose time has come.
+            models.Index(fields=["snoozed_until"], condition=SNOOZED, name="notif_wake_idx"),
             # Pruning of expired rows.
             models.Index(
                 fields=["expires_at"],
@@ -238,6 +252,11 @@ class EventKind(models.TextChoices):
     # deactivation. Replays carry it too; only live sockets act on it.
     REVOKED = "revoked"
     BROADCAST_DELETED = "broadcast_deleted"
+    SNOOZED = "snoozed"
+    # A server action of a notification ran; its result is stored on the row.
+    ACTION_DONE = "action_done"
+    # Back from a snooze: woken at its time (new and unread again) or by the user.
+    UNSNOOZED = "unsnoozed"
 
 
 class Event(models.Model):

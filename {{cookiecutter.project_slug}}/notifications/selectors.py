@@ -32,11 +32,13 @@ def notifications_for(
     category: str | None = None,
     unread: bool | None = None,
     archived: bool | None = False,
+    snoozed: bool | None = False,
     since: int | None = None,
 ) -> NotificationQuerySet:
     """A user's live, unexpired notifications, newest first, filtered as asked.
 
     `archived`: False (the inbox) leaves archived ones out, True lists only them, None both.
+    `snoozed`: the same for snoozed ones (an archived one is never snoozed).
     """
     queryset = (
         Notification.objects.alive()
@@ -45,6 +47,8 @@ def notifications_for(
     )
     if archived is not None:
         queryset = queryset.filter(archived_at__isnull=not archived)
+    if snoozed is not None:
+        queryset = queryset.filter(snoozed_until__isnull=not snoozed)
     if category is not None:
         queryset = queryset.filter(category=category)
     if unread is True:
@@ -58,7 +62,7 @@ def notifications_for(
 
 def get_notification(user: UserRef, notification_id: int) -> Notification:
     """One live notification of the user, archived or not; another user's is DoesNotExist."""
-    return notifications_for(user, archived=None).get(pk=notification_id)
+    return notifications_for(user, archived=None, snoozed=None).get(pk=notification_id)
 
 
 def unread_count(user: UserRef) -> int:

@@ -85,9 +85,12 @@ class NotificationSerializer(serializers.ModelSerializer):
             "read_at",
             "is_read",
             "archived_at",
+            "snoozed_until",
             "expires_at",
             "group_key",
             "group_count",
+            "actions",
+            "action_results",
         ]
         read_only_fields = fields
 
@@ -116,9 +119,12 @@ class NotificationSerializer(serializers.ModelSerializer):
             "read_at": _date(instance.read_at),
             "is_read": instance.is_read,
             "archived_at": _date(instance.archived_at),
+            "snoozed_until": _date(instance.snoozed_until),
             "expires_at": _date(instance.expires_at),
             "group_key": instance.group_key,
             "group_count": instance.group_count,
+            "actions": instance.actions,
+            "action_results": instance.action_results,
         }
 
     def get_target(self, notification: Notification) -> dict[str, str] | None:
@@ -187,9 +193,16 @@ class ListQuerySerializer(serializers.Serializer):
 
 
 class NotificationListQuerySerializer(ListQuerySerializer):
-    """The filters of notification lists: the inbox, or the archive with `archived=true`."""
+    """The filters of notification lists: the inbox, the archive with `archived=true`, or the
+    snoozed items with `snoozed=true`."""
 
     archived = serializers.BooleanField(required=False, default=False)
+    snoozed = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("archived") and attrs.get("snoozed"):
+            raise serializers.ValidationError("archived and snoozed are two lists: ask for one.")
+        return attrs
 
 
 class CategoryCountsSerializer(serializers.Serializer):
@@ -360,6 +373,28 @@ class MarkSeenCommand(MarkSeenSerializer):
 
 class ArchiveCommand(serializers.Serializer):
     id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class SnoozeCommand(ArchiveCommand):
+    until = serializers.DateTimeField()
+
+
+class RunActionCommand(ArchiveCommand):
+    index = serializers.IntegerField(min_value=0, max_value=1)
+
+
+class ActionResultSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    result = serializers.DictField(help_text="What the action's handler returned.")
+    done_at = serializers.DateTimeField()
+    # False when an earlier run had done it: the stored result, the handler not called again.
+    ran = serializers.BooleanField()
+
+
+class SnoozeSerializer(serializers.Serializer):
+    """The body of a snooze: when the notification comes back."""
+
+    until = serializers.DateTimeField(help_text="ISO 8601; in the future, within the cap.")
 
 
 class ListCommand(NotificationListQuerySerializer):

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import models, router, transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
@@ -21,6 +22,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from notifications.categories import StrOrPromise
+from notifications import actions as notification_actions
 from notifications import (
     bulk,
     categories,
@@ -32,6 +34,7 @@ from notifications import (
     streams,
 )
 from notifications.models import (
+    SNOOZED,
     Broadcast,
     BroadcastReceipt,
     Event,
@@ -72,6 +75,7 @@ class NotificationService:
         data: dict[str, Any] | None = None,
         group_key: str = "",
         expires_at: datetime | None = None,
+        actions: list[dict[str, Any]] | None = None,
     ) -> Notification:
         """Store one notification for `user` and push it once the transaction commits.
 
@@ -89,6 +93,7 @@ class NotificationService:
             data=data,
             group_key=group_key,
             expires_at=expires_at,
+            actions=actions,
         )
         if created:
             return created[0]
@@ -118,6 +123,7 @@ class NotificationService:
         data: dict[str, Any] | None = None,
         group_key: str = "",
         expires_at: datetime | None = None,
+        actions: list[dict[str, Any]] | None = None,
     ) -> list[Notification]:
         """Store the same notification for many users in bulk; one event per user, one publish.
 
@@ -125,7 +131,8 @@ class NotificationService:
         `_fold_into_groups`) gets their group updated instead of a new inbox row, pushed as
         `updated`; the others get a new open group, pushed as `created`.
         Users who turned this category's inbox off are left out; returns the rows stored.
-        A field over its limit (notifications/limits.py) is ContentTooLarge, a ValueError.
+        A field over its limit (notifications/limits.py) is ContentTooLarge, a ValueError;
+        `actions` (at most two buttons, notifications/actions.py) not valid is a ValidationError.
         """
         limits.check_content(
             title=title,
@@ -134,6 +141,7 @@ class NotificationService:
             group_key=group_key,
             target_id=str(target.pk) if target is not None and target.pk is not None else "",
         )
+        checked_actions = notification_actions.validated(actions)
         recipient_ids = preferences.in_app_recipients(category, existing_user_ids(list(users)))
         actor_user = _actor(actor)
         now = timezone.now()
@@ -147,6 +155,7 @@ class NotificationService:
             actors=_actor_entries(actor_user),
             created_at=now,
             expires_at=expires_at,
+            actions=checked_actions,
             group_key=group_key,
             group_open=bool(group_key),
             group_started_at=now if group_key else None,
@@ -306,7 +315,9 @@ class NotificationService:
                 before = counters.state_of(notification)
                 notification.archived_at = timezone.now()
                 notification.group_open = False
-                notification.save(update_fields=["archived_at", "group_open"])
+                # Archived is out of the inbox for good: no wake-up brings it back.
+                notification.snoozed_until = None
+                notification.save(update_fields=["archived_at", "group_open", "snoozed_until"])
                 events.send_on_commit(
                     EventKind.ARCHIVED,
                     [(user_id, {"ids": [notification.pk]})],
@@ -430,6 +441,25 @@ class NotificationService:
                 )
 
     @classmethod
+    def snooze_notification(
+        cls, notification_id: int, user: UserRef, until: datetime
+    ) -> Notification:
+        """Take one of the user's inbox notifications out of the inbox and the counts until
+        `until`; snoozing a snoozed one moves its time. A time in the past or past the cap
+        (NOTIFICATIONS_SNOOZE_MAX_DAYS) is a ValidationError; an archived one is not found."""
+        return snooze(notification_id, user, until)
+
+    @classmethod
+    def unsnooze_notification(cls, notification_id: int, user: UserRef) -> Notification:
+        """Bring a snoozed notification back to the inbox now, read or unread as it was."""
+        return unsnooze(notification_id, user)
+
+    @classmethod
+    def run_action(cls, notification_id: int, user: UserRef, index: int) -> dict[str, Any]:
+        """Run the server action at `index` of one of the user's notifications, once."""
+        return run_action(notification_id, user, index)
+
+    @classmethod
     def _set_read(
         cls, notification_id: int, user: UserRef, category: str | None, *, read: bool
     ) -> Notification:
@@ -451,6 +481,171 @@ class NotificationService:
                     counts=_one_row(notification, before),
                 )
         return notification
+
+
+# Snooze -------------------------------------------------------------------------------------
+
+
+def snooze(notification_id: int, user: UserRef, until: datetime) -> Notification:
+    """See NotificationService.snooze_notification. Locks the row, then the stream head."""
+    user_id = user_id_of(user)
+    until = _snooze_time(until)
+    with transaction.atomic():
+        notification = (
+            selectors.notifications_for(user_id, snoozed=None)
+            .select_for_update(of=("self",))
+            .get(pk=notification_id)
+        )
+        before = counters.state_of(notification)
+        notification.snoozed_until = until
+        # Later notifications of its key start a new group instead of growing a hidden one.
+        notification.group_open = False
+        notification.save(update_fields=["snoozed_until", "group_open"])
+        serialised = notification_payloads([notification])[0]
+        payload = {
+            "ids": [notification.pk],
+            "until": serialised["snoozed_until"],
+            "notification": serialised,
+        }
+        events.send_on_commit(
+            EventKind.SNOOZED, [(user_id, payload)], counts=_one_row(notification, before)
+        )
+    return notification
+
+
+def unsnooze(notification_id: int, user: UserRef) -> Notification:
+    """See NotificationService.unsnooze_notification. One that is not snoozed (woken a moment
+    ago, say) is returned unchanged, with no event."""
+    user_id = user_id_of(user)
+    with transaction.atomic():
+        notification = (
+            selectors.notifications_for(user_id, snoozed=None)
+            .select_for_update(of=("self",))
+            .get(pk=notification_id)
+        )
+        if notification.snoozed_until is not None:
+            _wake([notification], fresh=False)
+    return notification
+
+
+def wake_snoozed(*, now: datetime | None = None) -> int:
+    """Bring back every snoozed notification whose time has come, new and unread, each pushed
+    to its owner as `unsnoozed` with the notification; returns how many woke.
+
+    Runs on a schedule (JOBS_SNOOZE_SECONDS). Rows are locked in id order, then the heads, as
+    every write does. A row that another run or an unsnooze woke while this one waited for
+    its lock is no longer snoozed when this one reads it (PostgreSQL checks the condition
+    again on the row it locked), and the check below leaves it alone: nothing wakes twice.
+    """
+    now = now or timezone.now()
+    woke = 0
+    while True:
+        with transaction.atomic():
+            rows = [
+                row
+                for row in Notification.objects.filter(SNOOZED, snoozed_until__lte=now)
+                .select_related("actor", "target_content_type")
+                .select_for_update(of=("self",))
+                .order_by("id")[:PRUNE_BATCH_SIZE]
+                if row.snoozed_until is not None and row.snoozed_until <= now
+            ]
+            if not rows:
+                return woke
+            _wake(rows, fresh=True)
+            woke += len(rows)
+
+
+def _wake(rows: list[Notification], *, fresh: bool) -> None:
+    """Put locked snoozed rows back in the inbox; `fresh`: new and unread again."""
+    changes = counters.CountChanges()
+    for row in rows:
+        before = counters.state_of(row)
+        row.snoozed_until = None
+        if fresh:
+            row.read_at = row.seen_at = None
+        changes.row(row.recipient_id, before, counters.state_of(row), expires_at=row.expires_at)
+    updates: dict[str, Any] = {"snoozed_until": None}
+    if fresh:
+        updates.update(read_at=None, seen_at=None)
+    for batch in _batches([row.pk for row in rows]):
+        Notification.objects.filter(pk__in=batch).update(**updates)
+    events.send_on_commit(
+        EventKind.UNSNOOZED,
+        [
+            (row.recipient_id, {"ids": [row.pk], "notification": payload, "woke": fresh})
+            for row, payload in zip(rows, notification_payloads(rows), strict=True)
+        ],
+        counts=changes,
+    )
+
+
+def _snooze_time(until: datetime) -> datetime:
+    """`until` if it is a time ahead within the cap; a ValidationError naming `until` if not."""
+    if timezone.is_naive(until):
+        raise ValidationError({"until": ["Give a time zone (e.g. 2030-01-01T09:00:00Z)."]})
+    now = timezone.now()
+    cap = timedelta(days=settings.NOTIFICATIONS_SNOOZE_MAX_DAYS)
+    if until <= now:
+        raise ValidationError({"until": ["The time is past: snooze until a time ahead."]})
+    if until > now + cap:
+        raise ValidationError(
+            {"until": [f"At most {cap.days} days ahead (NOTIFICATIONS_SNOOZE_MAX_DAYS)."]}
+        )
+    return until
+
+
+# Actions ------------------------------------------------------------------------------------
+
+
+def run_action(notification_id: int, user: UserRef, index: int) -> dict[str, Any]:
+    """Call the handler of the notification's server action at `index`, once ever.
+
+    Returns {"index", "result", "done_at", "ran"}; `ran` is False when an earlier run did it,
+    and the stored result comes back without calling the handler. The run holds the row's
+    lock from before it reads the stored results until it commits, so two runs at once (a
+    double click, two tabs, two servers) call the handler once: the second waits, then finds
+    the result. The handler runs inside that transaction: an exception stores nothing. The
+    result is pushed to every socket of the user as `action_done`. Another user's
+    notification is Notification.DoesNotExist; an index with no server action is a
+    ValidationError.
+    """
+    user_id = user_id_of(user)
+    with transaction.atomic():
+        notification = _locked(notification_id, user_id)
+        actions = notification.actions if isinstance(notification.actions, list) else []
+        if not 0 <= index < len(actions) or "action" not in actions[index]:
+            raise ValidationError(
+                {
+                    "index": [
+                        f"Notification {notification_id} has no server action at index {index}."
+                    ]
+                }
+            )
+        stored = notification.action_results.get(str(index))
+        if stored is not None:
+            return {"index": index, **stored, "ran": False}
+        name = actions[index]["action"]
+        try:
+            handler = notification_actions.handler(name)
+        except KeyError:
+            raise ValidationError({"index": [f"The action {name!r} is not registered."]}) from None
+        recipient = (
+            user
+            if isinstance(user, AbstractBaseUser)
+            else get_user_model()._default_manager.get(pk=user_id)
+        )
+        result = notification_actions.checked_result(name, handler(recipient, notification))
+        done = {"result": result, "done_at": timezone.now().isoformat()}
+        notification.action_results = {**notification.action_results, str(index): done}
+        notification.save(update_fields=["action_results"])
+        payload = {
+            "ids": [notification.pk],
+            "index": index,
+            **done,
+            "notification": notification_payloads([notification])[0],
+        }
+        events.send_on_commit(EventKind.ACTION_DONE, [(user_id, payload)])
+    return {"index": index, **done, "ran": True}
 
 
 def end_sockets(user_id: int, *, reason: str, session_key: str | None = None) -> None:
@@ -614,7 +809,15 @@ def _one_row(notification: Notification, before: counters.RowState) -> counters.
 
 
 # The columns that decide a row's part in the counts.
-STATE_FIELDS = ("recipient_id", "category", "read_at", "seen_at", "archived_at", "deleted_at")
+STATE_FIELDS = (
+    "recipient_id",
+    "category",
+    "read_at",
+    "seen_at",
+    "archived_at",
+    "deleted_at",
+    "snoozed_until",
+)
 
 
 def _change_rows(
@@ -668,9 +871,10 @@ def _change_rows(
 
 
 def _locked(notification_id: int, user_id: int, category: str | None = None) -> Notification:
-    """One live notification of the user, archived or not, locked until the transaction ends."""
+    """One live notification of the user, archived, snoozed or not, locked until the
+    transaction ends."""
     return (
-        selectors.notifications_for(user_id, category=category, archived=None)
+        selectors.notifications_for(user_id, category=category, archived=None, snoozed=None)
         .select_for_update(of=("self",))
         .get(pk=notification_id)
     )

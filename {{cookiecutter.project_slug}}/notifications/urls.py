@@ -1,5 +1,5 @@
-"""REST routes: the dj_notif endpoint table, plus unread, seen, archive, delete, counts, stream,
-preferences, reader settings and Web Push subscriptions."""
+"""REST routes: the dj_notif endpoint table, plus unread, seen, archive, snooze, delete, counts,
+stream, preferences, reader settings and Web Push subscriptions."""
 
 from django.urls import path, re_path
 
@@ -47,6 +47,17 @@ urlpatterns = [
         "notifications/user/<int:pk>/unarchive/",
         views.UnarchiveView.as_view(),
         name="user-unarchive",
+    ),
+    path("notifications/user/snooze/<int:pk>/", views.SnoozeView.as_view(), name="user-snooze"),
+    path(
+        "notifications/user/unsnooze/<int:pk>/",
+        views.UnsnoozeView.as_view(),
+        name="user-unsnooze",
+    ),
+    path(
+        "notifications/user/actions/<int:pk>/<int:index>/",
+        views.RunActionView.as_view(),
+        name="user-run-action",
     ),
     path(
         "notifications/user/<int:pk>/mark_read/",

@@ -25,6 +25,7 @@ from notifications.pagination import (
 from notifications.serializers import (
     POSITION_SCHEMA_PATTERN,
     SINCE_HELP,
+    ActionResultSerializer,
     ArchiveAllQuerySerializer,
     ArchivedSerializer,
     BroadcastSerializer,
@@ -38,6 +39,7 @@ from notifications.serializers import (
     PreferenceChangeSerializer,
     PreferenceSerializer,
     SeenSerializer,
+    SnoozeSerializer,
     StreamQuerySerializer,
     StreamSerializer,
     TicketSerializer,
@@ -82,7 +84,8 @@ def path_category(category: str | None) -> str | None:
 class NotificationListView(generics.ListAPIView):
     """The user's inbox, newest first; per category when the path names one.
 
-    `archived=true` lists the archive instead. Expired notifications are never listed.
+    `archived=true` lists the archive instead, `snoozed=true` the snoozed notifications.
+    Expired notifications are never listed.
     """
 
     serializer_class = NotificationSerializer
@@ -98,6 +101,7 @@ class NotificationListView(generics.ListAPIView):
             category=category,
             unread=filters.get("unread"),
             archived=filters["archived"],
+            snoozed=filters["snoozed"],
             since=filters.get("since"),
         )
 
@@ -252,6 +256,41 @@ class UnarchiveView(WriteThrottleMixin, APIView):
     def post(self, request: Request, pk: int) -> Response:
         notification = NotificationService.unarchive_notification(pk, signed_in_user(request))
         return Response(NotificationSerializer(notification).data)
+
+
+class SnoozeView(WriteThrottleMixin, APIView):
+    """Takes one notification out of the inbox and the counts until `until`.
+
+    It lists under `?snoozed=true` meanwhile and comes back new and unread at that time.
+    """
+
+    @extend_schema(request=SnoozeSerializer, responses=NotificationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        body = SnoozeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        notification = NotificationService.snooze_notification(
+            pk, signed_in_user(request), body.validated_data["until"]
+        )
+        return Response(NotificationSerializer(notification).data)
+
+
+class UnsnoozeView(WriteThrottleMixin, APIView):
+    """Brings one snoozed notification back to the inbox now."""
+
+    @extend_schema(request=None, responses=NotificationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        notification = NotificationService.unsnooze_notification(pk, signed_in_user(request))
+        return Response(NotificationSerializer(notification).data)
+
+
+class RunActionView(WriteThrottleMixin, APIView):
+    """Runs the server action at `index` of one notification, once: a repeat returns the result
+    stored by the first run (`ran: false`)."""
+
+    @extend_schema(request=None, responses=ActionResultSerializer)
+    def post(self, request: Request, pk: int, index: int) -> Response:
+        done = NotificationService.run_action(pk, signed_in_user(request), index)
+        return Response(ActionResultSerializer(done).data)
 
 
 class ArchiveAllView(WriteThrottleMixin, APIView):

@@ -17,4 +17,4 @@ class TasksConfig(AppConfig):
         categories.register("comment", _("Comments"))
         categories.register("mention", _("Mentions"), default_level=Level.MEDIUM, email=True)
 
-        from tasks import signals  # noqa: F401  (connects the receivers)
+        from tasks import actions, signals  # noqa: F401  (registers the action, connects receivers)

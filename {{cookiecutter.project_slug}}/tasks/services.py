@@ -21,6 +21,7 @@ from notifications import limits
 from notifications.reader import languages
 from notifications.services import NotificationService
 from notifications.users import User
+from tasks.actions import ACCEPT
 from tasks.models import Comment, Task, TaskState
 
 
@@ -155,6 +156,7 @@ def notify_task_saved(task: Task, *, created: bool, before: TaskState | None) ->
             actor=actor,
             target=task,
             data={"task_id": task.pk},
+            actions=[{"label": "Accept", "style": "primary", "action": ACCEPT}],
         )
         notified.add(task.assignee_id)
 
@@ -252,6 +254,7 @@ def _notify(
     target: models.Model,
     data: dict[str, Any],
     group_key: str = "",
+    actions: list[dict[str, Any]] | None = None,
 ) -> None:
     """Notify each user once, in their language; the title is for people, `data["kind"]` for
     code."""
@@ -276,6 +279,7 @@ def _notify(
                 target=target,
                 data={"kind": kind, **data},
                 group_key=group_key,
+                actions=actions,
             )
 
 

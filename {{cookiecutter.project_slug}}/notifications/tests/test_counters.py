@@ -56,14 +56,19 @@ def random_write(rng: random.Random, user_ids: list[int]) -> Callable[[], Any]:
         lambda: NotificationService.create_notification(
             user_id, "short-lived", category=category, expires_at=soon
         ),
-        lambda: NotificationService.notify_many(
-            rng.sample(user_ids, 2), "many", category=category
-        ),
+        lambda: NotificationService.notify_many(rng.sample(user_ids, 2), "many", category=category),
         on_item(NotificationService.mark_notification_read),
         on_item(NotificationService.mark_notification_unread),
         on_item(NotificationService.archive_notification),
         on_item(NotificationService.unarchive_notification),
         on_item(NotificationService.delete_notification),
+        on_item(
+            lambda item, user: NotificationService.snooze_notification(
+                item, user, timezone.now() + timedelta(milliseconds=rng.randint(50, 400))
+            )
+        ),
+        on_item(NotificationService.unsnooze_notification),
+        services.wake_snoozed,
         lambda: NotificationService.mark_all_notifications_read(
             user_id, rng.choice([None, category])
         ),

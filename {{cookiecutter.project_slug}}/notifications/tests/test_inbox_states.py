@@ -34,7 +34,7 @@ def fresh_counts(user: Any) -> dict[str, Any]:
     counts: dict[str, Any] = {"unread": 0, "unseen": 0, "by_category": {}}
     for row in Notification.objects.filter(recipient=user):
         expired = row.expires_at is not None and row.expires_at <= now
-        if row.deleted_at or row.archived_at or expired:
+        if row.deleted_at or row.archived_at or row.snoozed_until or expired:
             continue
         unread, unseen = int(row.read_at is None), int(row.seen_at is None)
         if not (unread or unseen):

@@ -4,6 +4,7 @@
  */
 import { NotificationClient } from "./notifications.js";
 import { heading, initial, keepTimesFresh, levelBadge, safeUrl, setTime } from "./render.js";
+import { customUntil, snoozeMenu, snoozeUntil, snoozeUrl } from "./snooze.js";
 import { startPush } from "./webpush.js";
 
 async function send(url, token, method = "GET", body = undefined) {
@@ -41,6 +42,7 @@ class Bell {
       if (this.isOpen() && !root.contains(event.target)) this.close();
     });
     keepTimesFresh(this.list);
+    this.list.addEventListener("click", (event) => this.snoozeClick(event));
   }
 
   isOpen() {
@@ -92,8 +94,26 @@ class Bell {
     const text = document.createElement("span");
     text.className = "notification-bell__text";
     text.append(link, meta);
-    item.append(avatar, text);
+    item.append(avatar, text, snoozeMenu(heading(notification), "snooze notification-bell__snooze"));
     return item;
+  }
+
+  /** A choice of a row's snooze menu: the row leaves the list once the server took it. */
+  snoozeClick(event) {
+    const control = event.target.closest('button[data-action^="snooze"]');
+    if (!control) return;
+    const item = control.closest("[data-id]");
+    const menu = control.closest("details");
+    const until =
+      control.dataset.action === "snooze" ? snoozeUntil(control.dataset.choice) : customUntil(menu);
+    if (!until) {
+      menu.querySelector(".snooze__custom").focus();
+      return;
+    }
+    const url = snoozeUrl(this.urls.listUrl, item.dataset.id);
+    send(url, this.urls.csrfToken, "POST", { until: until.toISOString() })
+      .then(() => item.remove())
+      .catch(() => {});
   }
 
   showCount(unseen) {
@@ -119,6 +139,11 @@ class Bell {
     };
     client.on("created", arrive);
     client.on("updated", arrive);
+    // Snoozed elsewhere: out of the list; back at its time: in again, as new.
+    client.on("snoozed", (payload) => {
+      for (const id of payload.ids ?? []) this.list.querySelector(`[data-id="${id}"]`)?.remove();
+    });
+    client.on("unsnoozed", arrive);
     client.start();
     this.client = client;
   }

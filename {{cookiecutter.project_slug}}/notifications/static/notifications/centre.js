@@ -8,6 +8,7 @@ import { format, gettext, localized } from "./i18n.js";
 import { NotificationClient } from "./notifications.js";
 import { api, withQuery } from "./rest.js";
 import { heading, initial, keepTimesFresh, levelBadge, safeUrl, setTime } from "./render.js";
+import { customUntil, snoozedText, snoozeMenu, snoozeUntil, snoozeUrl, unsnoozeUrl } from "./snooze.js";
 import { Toasts } from "./toasts.js";
 import { startPush } from "./webpush.js";
 
@@ -54,7 +55,13 @@ const EMPTY_TEXT = {
     gettext("The archive is empty"),
     gettext("Archive a notification from the Inbox to keep it out of the way; it waits here."),
   ],
+  snoozed: [
+    "Nothing snoozed",
+    "Snooze a notification to put it away until later; it comes back unread at that time.",
+  ],
 };
+// Tabs that are not the inbox: no broadcasts, nothing marked seen, no "Archive all".
+const SIDE_TABS = ["archived", "snoozed"];
 
 const view = { tab: "inbox", category: "" };
 const labels = new Map();
@@ -77,6 +84,7 @@ function listQuery() {
     category: view.category,
     unread: view.tab === "unread" ? "true" : "",
     archived: view.tab === "archived" ? "true" : "",
+    snoozed: view.tab === "snoozed" ? "true" : "",
   };
 }
 
@@ -85,7 +93,7 @@ async function reload() {
   const [categories, page, broadcasts] = await Promise.all([
     api(urls.categoriesUrl),
     api(withQuery(urls.listUrl, listQuery())),
-    view.tab === "archived"
+    SIDE_TABS.includes(view.tab)
       ? Promise.resolve({ results: [] })
       : api(withQuery(urls.broadcastUrl, { category: view.category, unread: listQuery().unread })),
   ]);
@@ -145,7 +153,8 @@ function findItem(key) {
 function matchesView(item) {
   if (view.category && item.category !== view.category) return false;
   if (view.tab === "archived") return Boolean(item.archived_at);
-  if (item.archived_at) return false;
+  if (view.tab === "snoozed") return Boolean(item.snoozed_until);
+  if (item.archived_at || item.snoozed_until) return false;
   return view.tab !== "unread" || !item.is_read;
 }
 
@@ -174,12 +183,13 @@ function upsert(notification, { fromPage = false } = {}) {
     remove(`n${notification.id}`);
     return null;
   }
-  newestShown = Math.max(newestShown, view.tab === "archived" ? 0 : notification.id);
+  newestShown = Math.max(newestShown, SIDE_TABS.includes(view.tab) ? 0 : notification.id);
   return place(render(notification), { fromPage });
 }
 
 function upsertBroadcast(broadcast, { fromPage = false } = {}) {
-  if (view.tab === "archived" || (view.category && broadcast.category !== view.category)) return;
+  if (SIDE_TABS.includes(view.tab)) return;
+  if (view.category && broadcast.category !== view.category) return;
   if (view.tab === "unread" && broadcast.is_read) return;
   place(renderBroadcast(broadcast), { fromPage });
 }
@@ -222,12 +232,24 @@ function render(notification) {
   const actions = item.querySelector(".notification__actions");
   if (notification.archived_at) {
     actions.append(button("unarchive", gettext("Move to inbox"), title));
+  } else if (notification.snoozed_until) {
+    renderSnoozed(item, notification, title);
   } else {
     actions.append(button("toggle-read", "", title), button("archive", gettext("Archive"), title));
+    actions.append(snoozeMenu(title));
   }
   actions.append(button("delete", gettext("Delete"), title, "button--quiet"));
   setRead(item, notification.is_read);
   return item;
+}
+
+/** A snoozed row: when it comes back, and the way to bring it back now. */
+function renderSnoozed(item, notification, title) {
+  const until = document.createElement("span");
+  until.className = "notification__snoozed";
+  until.textContent = snoozedText(notification.snoozed_until);
+  item.querySelector(".notification__meta").append(until);
+  item.querySelector(".notification__actions").append(button("unsnooze", gettext("Unsnooze"), title));
 }
 
 function renderBroadcast(pushed) {
@@ -311,7 +333,7 @@ function updateEmpty() {
     empty.querySelector(".empty__title").textContent = title;
     empty.querySelector(".empty__hint").textContent = hint;
   }
-  archiveAllButton.hidden = view.tab === "archived";
+  archiveAllButton.hidden = SIDE_TABS.includes(view.tab);
   archiveAllButton.disabled = isEmpty;
 }
 
@@ -347,7 +369,7 @@ function showState(state, detail) {
 function markSeenSoon() {
   clearTimeout(seenTimer);
   seenTimer = setTimeout(() => {
-    if (document.visibilityState !== "visible" || view.tab === "archived") return;
+    if (document.visibilityState !== "visible" || SIDE_TABS.includes(view.tab)) return;
     if (!counts.unseen || !newestShown) return;
     api(urls.markSeenUrl, { method: "POST", body: { up_to: newestShown } }).catch(() => {});
   }, 1000);
@@ -406,6 +428,10 @@ function applyEvent(payload, frame) {
       }
       updateEmpty();
       break;
+    case "snoozed":
+    case "unsnoozed":
+      applySnoozeEvent(payload, frame);
+      break;
     case "broadcast":
       broadcastUnread += 1;
       upsertBroadcast({ ...payload.broadcast, is_read: false });
@@ -432,7 +458,41 @@ function applyEvent(payload, frame) {
   if (payload.counts) showCounts(payload.counts);
 }
 
+/** Snoozed: the row moves to the Snoozed tab. Back: it returns to the inbox, with a toast
+ * when its time came (it is new and unread again). */
+function applySnoozeEvent(payload, frame) {
+  if (payload.notification) upsert(payload.notification);
+  else forItems(payload.ids, "n", (item) => item.remove());
+  if (frame.event === "unsnoozed" && payload.woke && !frame.replayed) {
+    toasts.show(payload.notification, categoryLabel);
+    markSeenSoon();
+  }
+  updateEmpty();
+}
+
 // Wiring ----------------------------------------------------------------------------------
+
+/** The snooze menu's choices and the Unsnooze button; true when the click was one of them. */
+function snoozeClick(item, control) {
+  const id = item.dataset.id;
+  const action = control.dataset.action;
+  if (action === "unsnooze") {
+    act(unsnoozeUrl(urls.listUrl, id), "POST", () => remove(item.dataset.key));
+    return true;
+  }
+  if (action !== "snooze" && action !== "snooze-custom") return false;
+  const menu = control.closest("details");
+  const until = action === "snooze" ? snoozeUntil(control.dataset.choice) : customUntil(menu);
+  if (!until) {
+    menu.querySelector(".snooze__custom").focus();
+    return true;
+  }
+  menu.open = false;
+  api(snoozeUrl(urls.listUrl, id), { method: "POST", body: { until: until.toISOString() } })
+    .then(() => remove(item.dataset.key))
+    .catch((error) => toasts.error("Could not snooze", error.message));
+  return true;
+}
 
 async function openItem(item, link, event) {
   const url = link.href || null;
@@ -466,7 +526,7 @@ list.addEventListener("click", (event) => {
     return;
   }
   const control = event.target.closest("button[data-action]");
-  if (!control) return;
+  if (!control || snoozeClick(item, control)) return;
   const id = item.dataset.id;
   switch (control.dataset.action) {
     case "toggle-read":

@@ -27,10 +27,21 @@ export interface Notification {
   read_at: string | null;
   is_read: boolean;
   archived_at: string | null;
+  /** Out of the inbox until then; null when not snoozed. */
+  snoozed_until: string | null;
   expires_at: string | null;
   group_key: string;
   group_count: number;
+  /** Up to two buttons: a link (`url`) or a server action run with runAction(). */
+  actions: NotificationAction[];
+  /** The results of server actions already run, by index ("0", "1"). */
+  action_results: Record<string, { result: Record<string, unknown>; done_at: string }>;
 }
+
+export type NotificationAction = {
+  label: string;
+  style: "primary" | "secondary";
+} & ({ url: string; action?: never } | { action: string; url?: never });
 
 export interface Broadcast {
   id: number;
@@ -79,6 +90,14 @@ export interface EventPayload {
   category?: string | null;
   up_to_id?: number;
   read_only?: boolean;
+  /** `action_done`: the action's index and what its handler returned. */
+  index?: number;
+  result?: Record<string, unknown>;
+  done_at?: string;
+  /** `snoozed`: when the notification comes back. */
+  until?: string;
+  /** `unsnoozed`: true when its time came (it is back unread), false when the user unsnoozed. */
+  woke?: boolean;
   /** `revoked`: logged_out, password_changed or deactivated. */
   reason?: string;
   /** `revoked`: the tag of the session that ended; null when every session of the user did. */
@@ -135,6 +154,9 @@ export type StreamEvent =
   | "seen"
   | "archived"
   | "unarchived"
+  | "snoozed"
+  | "unsnoozed"
+  | "action_done"
   | "deleted"
   | "broadcast"
   | "broadcast_read"
@@ -207,6 +229,8 @@ export interface ListParams {
   category?: string;
   unread?: boolean;
   archived?: boolean;
+  /** The snoozed notifications instead of the inbox. */
+  snoozed?: boolean;
   /** The last notification id of the previous page. */
   before?: number;
   limit?: number;
@@ -248,6 +272,27 @@ export class NotificationClient {
   archive(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
   /** Back to the inbox. */
   unarchive(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
+  /** Out of the inbox and the counts until `until`: a Date, or ISO 8601 with its offset. */
+  snooze(
+    id: number,
+    until: Date | string,
+  ): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
+  /** Run a server action once; `ran` is false when an earlier run did it. */
+  runAction(
+    id: number,
+    index: number,
+  ): Promise<
+    Frame<
+      ReplyPayload & {
+        index: number;
+        result: Record<string, unknown>;
+        done_at: string;
+        ran: boolean;
+      }
+    >
+  >;
+  /** Back to the inbox now, read or unread as it was. */
+  unsnooze(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
   list(
     params?: ListParams,
   ): Promise<Frame<ReplyPayload & { notifications: Notification[]; has_more: boolean }>>;

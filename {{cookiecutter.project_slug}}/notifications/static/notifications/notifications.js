@@ -234,6 +234,21 @@ export class NotificationClient {
     return this.request("unarchive", { id });
   }
 
+  /** Out of the inbox until `until` (a Date or an ISO string with its offset). */
+  snooze(id, until) {
+    const when = until instanceof Date ? until.toISOString() : String(until);
+    return this.request("snooze", { id, until: when });
+  }
+
+  unsnooze(id) {
+    return this.request("unsnooze", { id });
+  }
+
+  /** Run the server action at `index` (0 or 1) of a notification; a repeat gets its result. */
+  runAction(id, index) {
+    return this.request("run_action", { id, index });
+  }
+
   list(params = {}) {
     return this.request("list", params);
   }

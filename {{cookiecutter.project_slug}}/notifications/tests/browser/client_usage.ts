@@ -99,6 +99,7 @@ function describe(notification: Notification): string {
     notification.read_at,
     notification.is_read,
     notification.archived_at,
+    notification.snoozed_until,
     notification.expires_at,
     notification.group_key,
     notification.group_count,
@@ -153,6 +154,8 @@ const streamEvents: StreamEvent[] = [
   "seen",
   "archived",
   "unarchived",
+  "snoozed",
+  "unsnoozed",
   "deleted",
   "broadcast",
   "broadcast_read",
@@ -231,9 +234,36 @@ async function commands(): Promise<void> {
   await client.request("ping");
   console.log(readId, reply.request_id, marked, seen, archived.payload.id, restored.payload.counts);
   console.log(first && describe(first), more, pong, raw.payload.request_id);
+  await snoozing();
+}
+
+async function snoozing(): Promise<void> {
+  const snoozed = await client.snooze(1, new Date(Date.now() + 3_600_000));
+  await client.snooze(2, "2030-01-01T09:00:00+01:00");
+  const back = await client.unsnooze(1);
+  const page = await client.list({ snoozed: true });
+  const until: string | null | undefined = page.payload.notifications[0]?.snoozed_until;
+  const onSnooze: Listener<"snoozed"> = (payload) => {
+    const when: string | undefined = payload.until;
+    console.log(when);
+  };
+  const onWake: Listener<"unsnoozed"> = (payload) => {
+    const woke: boolean | undefined = payload.woke;
+    console.log(woke, payload.notification?.id);
+  };
+  client.on("snoozed", onSnooze);
+  client.on("unsnoozed", onWake);
+  console.log(snoozed.payload.counts.unread, back.payload.id, until);
+  const done = await client.runAction(1, 0);
+  const ran: boolean = done.payload.ran;
+  const button = page.payload.notifications[0]?.actions[0];
+  const target: string | undefined = button?.url ?? button?.action;
+  console.log(ran, done.payload.result, target, button?.style === "primary");
 }
 
 // Mistakes the declarations must refuse.
+// @ts-expect-error snooze needs a time
+client.snooze(1);
 // @ts-expect-error positions are strings, not numbers
 const asNumber: number = client.lastId ?? 0;
 // @ts-expect-error a position is given as a string

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from notifications import categories, preferences
 from notifications.models import Notification, NotificationQuerySet
+from notifications.serializers import notification_url
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,8 @@ def claim_user(user_id: int) -> bool:
 def build_digest(
     user: AbstractBaseUser, notifications: list[Notification]
 ) -> EmailMultiAlternatives:
-    """The digest email: plain text and HTML, each item linked to the notification centre."""
+    """The digest email: plain text and HTML, each item linked to its row in the notification
+    centre, or without a centre (NOTIFICATIONS_CENTRE_URL empty) to where the item leads."""
     listed = notifications[:DIGEST_MAX_ITEMS]
     names = sorted({row.category for row in notifications})
     unsubscribe_url = absolute_url(
@@ -142,7 +144,7 @@ def build_digest(
                 "title": row.title,
                 "message": row.message,
                 "category": _label(row.category),
-                "url": f"{centre_url}#notification-{row.pk}",
+                "url": item_url(row, centre_url),
             }
             for row in listed
         ],
@@ -200,6 +202,16 @@ def read_unsubscribe_token(token: str) -> tuple[int, list[str]]:
     if data.get("changed") != preferences.last_change(user_id):
         raise signing.BadSignature("The user changed their preferences after this token.")
     return user_id, [name for name in names if isinstance(name, str)]
+
+
+def item_url(notification: Notification, centre_url: str) -> str | None:
+    """The centre's row of the item (#notification-<id>), else the item's own link, if any."""
+    if centre_url:
+        return f"{centre_url}#notification-{notification.pk}"
+    url = notification_url(notification)
+    if url is None or url.startswith(("https://", "http://")):
+        return url
+    return absolute_url(url)
 
 
 def absolute_url(path: str) -> str:

@@ -53,6 +53,20 @@ def _is_safe_link(url: object) -> bool:
     return url.startswith(("https://", "http://"))
 
 
+def notification_url(notification: Notification) -> str | None:
+    """Where an item leads: its target's get_absolute_url(), else data["url"], else None."""
+    content_type = notification.target_content_type
+    model = content_type.model_class() if content_type else None
+    # Only a model with get_absolute_url costs the query that loads the target.
+    if model is not None and hasattr(model, "get_absolute_url"):
+        target = notification.target
+        if target is not None:
+            url = str(target.get_absolute_url())
+            return url if len(dumps(url)) <= MAX_URL_BYTES else None
+    link = notification.data.get("url") if isinstance(notification.data, dict) else None
+    return link if _is_safe_link(link) else None
+
+
 class NotificationSerializer(serializers.ModelSerializer):
     actor = ActorSerializer(read_only=True, allow_null=True)
     target = serializers.SerializerMethodField()
@@ -96,16 +110,7 @@ class NotificationSerializer(serializers.ModelSerializer):
         return TargetSerializer(notification).data
 
     def get_url(self, notification: Notification) -> str | None:
-        content_type = notification.target_content_type
-        model = content_type.model_class() if content_type else None
-        # Only a model with get_absolute_url costs the query that loads the target.
-        if model is not None and hasattr(model, "get_absolute_url"):
-            target = notification.target
-            if target is not None:
-                url = str(target.get_absolute_url())
-                return url if len(dumps(url)) <= MAX_URL_BYTES else None
-        link = notification.data.get("url") if isinstance(notification.data, dict) else None
-        return link if _is_safe_link(link) else None
+        return notification_url(notification)
 
 
 class BroadcastSerializer(serializers.ModelSerializer):

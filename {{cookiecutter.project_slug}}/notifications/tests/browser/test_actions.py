@@ -43,10 +43,10 @@ def seeded_ids(output: str) -> list[int]:
 def test_at_390_px_each_row_has_one_menu_and_five_rows_fit_a_screen(
     new_page, sign_in, make_user, run_command, check_accessibility, screenshot
 ):
-    knuth = make_user("knuth")
-    run_command("shell", "-c", ROWS % {"user": knuth, "count": 8})
+    ritchie = make_user("ritchie")
+    run_command("shell", "-c", ROWS % {"user": ritchie, "count": 8})
     page = new_page(width=390, height=844, mobile=True)
-    sign_in(knuth, on=page)
+    sign_in(ritchie, on=page)
     expect(rows(page)).to_have_count(8)
 
     for index in range(8):
@@ -92,9 +92,9 @@ def test_at_390_px_each_row_has_one_menu_and_five_rows_fit_a_screen(
 def test_delete_waits_for_its_undo_toast_and_focus_moves_to_the_next_row(
     page, sign_in, make_user, run_command, live_url
 ):
-    liskov = make_user("liskov")
-    run_command("shell", "-c", ROWS % {"user": liskov, "count": 3})
-    sign_in(liskov)
+    meyer = make_user("meyer")
+    run_command("shell", "-c", ROWS % {"user": meyer, "count": 3})
+    sign_in(meyer)
     titles = page.locator("#notification-list .notification__title")
     expect(titles).to_have_text(["Item 2", "Item 1", "Item 0"])
 
@@ -156,9 +156,9 @@ def test_hover_actions_leave_the_text_clear_and_toasts_stay_beside_the_list(
 def test_a_digest_link_scrolls_to_its_row_and_marks_it_out(
     page, sign_in, make_user, run_command, live_url, screenshot
 ):
-    dijkstra = make_user("dijkstra")
-    ids = seeded_ids(run_command("shell", "-c", ROWS % {"user": dijkstra, "count": 15}))
-    sign_in(dijkstra)
+    hoare = make_user("hoare")
+    ids = seeded_ids(run_command("shell", "-c", ROWS % {"user": hoare, "count": 15}))
+    sign_in(hoare)
 
     page.goto(f"{live_url}/#notification-{ids[0]}")
 
@@ -181,7 +181,7 @@ def test_offline_the_retry_counts_down(page, sign_in, make_user, daphne):
             """() => {
               const match = /retrying in (\\d+) s/.exec(
                 document.querySelector('#connection-status').textContent);
-              return match && Number(match[1]) >= 3 && Number(match[1]);
+              return match && Number(match[1]) >= 4 && Number(match[1]);
             }""",
             timeout=60_000,
         )

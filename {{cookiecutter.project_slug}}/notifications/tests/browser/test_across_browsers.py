@@ -6,6 +6,7 @@ import re
 import pytest
 
 from notifications.tests.browser.conftest import sign_in_page
+from notifications.tests.browser.test_csp import watched
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -48,6 +49,7 @@ def test_a_comment_reaches_the_bell_and_centre_live_and_a_click_lands_on_it_read
 
     # Ben, in a browser of his own, comments on ana's task from its page.
     ben_page = new_page(width=1280, height=800)
+    violations = watched(ben_page)
     sign_in_page(ben_page, live_url, ben, path=f"/tasks/{task_id}/")
     ben_page.get_by_role("textbox", name="Comment").fill("I can reproduce it in Firefox.")
     ben_page.get_by_role("button", name="Comment").click()
@@ -55,6 +57,7 @@ def test_a_comment_reaches_the_bell_and_centre_live_and_a_click_lands_on_it_read
     comment_anchor = ben_page.url.split("#")[1]
     expect(ben_page.locator(f"#{comment_anchor}")).to_contain_text("I can reproduce it")
     check_accessibility(ben_page, "a task's page with a comment")
+    assert violations() == [], "the task's page works under the Content-Security-Policy"
     screenshot(ben_page, "task-page")
 
     # Live for ana: the bell counts it and the centre lists it, titled for people.

@@ -70,6 +70,7 @@ class Command(BaseCommand):
         write(f"Staff, for the admin and the API docs: {STAFF} / {password(STAFF)}")
         write("")
         write("Three things to try:")
+{%- if cookiecutter.include_demo_ui == "y" %}
         write(
             f'  1. As bob, comment on alice\'s task "{task}" at {site}{task.get_absolute_url()}.'
             " Signed in as alice in another browser (or a private window), her bell counts it"
@@ -80,6 +81,13 @@ class Command(BaseCommand):
             f" and is marked read. The whole list is at {site}{reverse('task_pages:list')}"
             " and the notification centre."
         )
+{%- else %}
+        write(f'  1. As bob, comment on alice\'s task "{task}" at {site}{task.get_absolute_url()}.')
+        write(
+            f"  2. As alice, list your notifications at {site}/api/notifications/user/: bob's"
+            " comment is there, its url the comment's place on the task's page."
+        )
+{%- endif %}
         write(
             f'  3. As carol, comment on "{task}" too: alice\'s row becomes "carol and bob'
             ' commented", one row for the conversation. Assign a task or mark it done: its'

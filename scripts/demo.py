@@ -1,4 +1,4 @@
-"""`make demo`: render the template with defaults, install, migrate, create users, serve.
+"""`make demo`: render the template with defaults, install, migrate, add the demo team, serve.
 
 Runs on the embedded defaults (SQLite, in-memory channel layer). When `redis-server` is on
 PATH it starts one on a free loopback port, so `manage.py notify` from another shell reaches
@@ -18,22 +18,8 @@ from cookiecutter.main import cookiecutter
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 HOST = "127.0.0.1"
+# DEMO_PORT=8001 make demo when 8000 is taken.
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
-# Ordinary users: they sign in at /accounts/login/ and use the centre, as real users would.
-USERS = {"alice": "alice-demo-pass", "bob": "bob-demo-pass"}
-# The one staff account, for the admin and the API docs page.
-STAFF = {"admin": "admin-demo-pass"}
-
-CREATE_USERS = """
-from django.contrib.auth import get_user_model
-User = get_user_model()
-for name, password in {users!r}.items():
-    user, _ = User.objects.get_or_create(username=name)
-    user.email = f"{{name}}@example.com"
-    user.is_staff = user.is_superuser = name in {staff!r}
-    user.set_password(password)
-    user.save()
-"""
 
 
 def free_port() -> int:
@@ -87,27 +73,6 @@ def main() -> int:
 
     try:
         run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
-        run(
-            python,
-            "manage.py",
-            "shell",
-            "-c",
-            CREATE_USERS.format(users=USERS | STAFF, staff=list(STAFF)),
-            cwd=project,
-            env=env,
-        )
-        for name in USERS:
-            run(
-                python,
-                "manage.py",
-                "notify",
-                name,
-                f"Welcome, {name}!",
-                "--title",
-                "Hello",
-                cwd=project,
-                env=env,
-            )
         celery = str(project / ".venv" / "bin" / "celery")
         schedule = str(BUILD / "celerybeat-schedule")
         worker = subprocess.Popen(
@@ -117,13 +82,8 @@ def main() -> int:
         )
         base = f"http://{HOST}:{PORT}"
         print()
-        print(f"Demo users (sign in at {base}/accounts/login/):")
-        for name, password in USERS.items():
-            print(f"  {name} / {password}")
-        print("Staff (admin and API docs):")
-        for name, password in STAFF.items():
-            print(f"  {name} / {password}")
         print(f"Notification centre: {base}/")
+        print(f"Tasks:               {base}/tasks/")
         print(f"API root:            {base}/api/")
         print(f"API docs (staff):    {base}/api/docs/")
         print(f"Admin:               {base}/admin/")
@@ -131,6 +91,9 @@ def main() -> int:
         redis_env = f"REDIS_URL={env['REDIS_URL']} " if redis is not None else ""
         print(f"Send one:  cd {project} && {redis_env}.venv/bin/python manage.py notify alice Hi")
         print("Jobs (digests, pruning): a Celery worker with beat runs beside the server.")
+        print()
+        # The team (alice, bob, carol), their tasks, the sign-ins and three things to try.
+        run(python, "manage.py", "demo_data", "--site", base, cwd=project, env=env)
         print()
         return subprocess.call(
             [python, "manage.py", "serve", "--bind", HOST, "--port", str(PORT)],

@@ -363,8 +363,13 @@ NOTIFICATIONS_GAP_WAIT_SECONDS = env.float("NOTIFICATIONS_GAP_WAIT_SECONDS", def
 # ------------------------------------------------------------------------------
 # Where users reach this site: emails link to it (the centre, unsubscribe pages).
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
-# The page each digest item links to.
+# The page each digest item links to, at the item's row (#notification-<id>); empty: each item
+# links to where it leads (its target's get_absolute_url() or data["url"]), if anywhere.
+{%- if cookiecutter.include_demo_ui == "y" %}
 NOTIFICATIONS_CENTRE_URL = env.str("NOTIFICATIONS_CENTRE_URL", default=f"{SITE_URL.rstrip('/')}/")
+{%- else %}
+NOTIFICATIONS_CENTRE_URL = env.str("NOTIFICATIONS_CENTRE_URL", default="")
+{%- endif %}
 # Minutes a notification stays unread before it goes into an email digest.
 NOTIFICATIONS_EMAIL_DELAY_MINUTES = env.int("NOTIFICATIONS_EMAIL_DELAY_MINUTES", default=15)
 # Days an email's unsubscribe link keeps working.

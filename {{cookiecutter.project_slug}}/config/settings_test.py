@@ -24,3 +24,6 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# WhiteNoise as in development: the apps' static folders, looked up per request, so the
+# collected folder (made only by collectstatic) is not scanned, nor warned about as missing.
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = True

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import IsAdminUser
 
+from config.favicon import favicon
 from config.health import healthz, readyz
 from config.tokens import ThrottledTokenObtainPairView, ThrottledTokenRefreshView
 from config.views import api_root
@@ -13,6 +14,7 @@ from notifications.push import views as push_views
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("api/", api_root, name="api-root"),
@@ -35,6 +37,8 @@ urlpatterns = [
     path("service-worker.js", push_views.service_worker, name="service-worker"),
 {%- if cookiecutter.include_example_domain == "y" %}
     path("api/", include("tasks.urls")),
+    # The example domain's pages: the targets of its notifications' links.
+    path("tasks/", include("tasks.pages")),
 {%- endif %}
     # HTML pages for the links in notification emails.
     path("notifications/", include("notifications.unsubscribe")),

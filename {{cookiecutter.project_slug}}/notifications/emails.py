@@ -32,6 +32,7 @@ from notifications import categories, preferences
 from notifications.models import Notification, NotificationQuerySet
 from notifications.reader import quiet_hours
 from notifications.reader.languages import language_of
+from notifications.serializers import notification_url
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +142,9 @@ def claim_user(user_id: int) -> bool:
 def build_digest(
     user: AbstractBaseUser, notifications: list[Notification]
 ) -> EmailMultiAlternatives:
-    """The digest email in the user's language: plain text and HTML, each item linked to the
-    notification centre."""
+    """The digest email in the user's language: plain text and HTML, each item linked to its
+    row in the notification centre, or without a centre (NOTIFICATIONS_CENTRE_URL empty) to
+    where the item leads."""
     with translation.override(language_of(int(user.pk))):
         return _build_digest(user, notifications)
 
@@ -162,7 +164,7 @@ def _build_digest(
                 "title": row.title,
                 "message": row.message,
                 "category": _label(row.category),
-                "url": f"{centre_url}#notification-{row.pk}",
+                "url": item_url(row, centre_url),
             }
             for row in listed
         ],
@@ -221,6 +223,16 @@ def read_unsubscribe_token(token: str) -> tuple[int, list[str]]:
     if data.get("changed") != preferences.last_change(user_id):
         raise signing.BadSignature("The user changed their preferences after this token.")
     return user_id, [name for name in names if isinstance(name, str)]
+
+
+def item_url(notification: Notification, centre_url: str) -> str | None:
+    """The centre's row of the item (#notification-<id>), else the item's own link, if any."""
+    if centre_url:
+        return f"{centre_url}#notification-{notification.pk}"
+    url = notification_url(notification)
+    if url is None or url.startswith(("https://", "http://")):
+        return url
+    return absolute_url(url)
 
 
 def absolute_url(path: str) -> str:

@@ -13,8 +13,12 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from channels_redis.pubsub import RedisPubSubChannelLayer
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
+# Failures that mean "Redis cannot be reached", logged as one line.
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
 
 Message = dict[str, Any]
 # PUBLISH commands per pipeline: one round trip to Redis sends this many pushes.
@@ -100,13 +104,23 @@ async def _publish_pipelined(
 
 
 def _log_failures(failed: Exception | None, failures: int, total: int) -> None:
-    if failed is not None:
+    if failed is None:
+        return
+    if isinstance(failed, UNREACHABLE):
+        # Redis is down or out of reach: one line says it; a traceback would add nothing.
         logger.error(
-            "Push of %d of %d message(s) failed; the events are stored",
+            "Push of %d of %d message(s) failed; the events are stored (Redis unreachable: %s)",
             failures,
             total,
-            exc_info=failed,
+            failed,
         )
+        return
+    logger.error(
+        "Push of %d of %d message(s) failed; the events are stored",
+        failures,
+        total,
+        exc_info=failed,
+    )
 
 
 class _Publisher:

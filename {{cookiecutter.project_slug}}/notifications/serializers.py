@@ -52,6 +52,18 @@ _DATES = serializers.DateTimeField()
 
 def _date(value: datetime | None) -> str | None:
     return None if value is None else _DATES.to_representation(value)
+def notification_url(notification: Notification) -> str | None:
+    """Where an item leads: its target's get_absolute_url(), else data["url"], else None."""
+    content_type = notification.target_content_type
+    model = content_type.model_class() if content_type else None
+    # Only a model with get_absolute_url costs the query that loads the target.
+    if model is not None and hasattr(model, "get_absolute_url"):
+        target = notification.target
+        if target is not None:
+            url = str(target.get_absolute_url())
+            return url if len(dumps(url)) <= MAX_URL_BYTES else None
+    link = notification.data.get("url") if isinstance(notification.data, dict) else None
+    return link if _is_safe_link(link) else None
 
 
 class NotificationSerializer(serializers.ModelSerializer):
@@ -137,16 +149,7 @@ class NotificationSerializer(serializers.ModelSerializer):
         }
 
     def get_url(self, notification: Notification) -> str | None:
-        content_type = notification.target_content_type
-        model = content_type.model_class() if content_type else None
-        # Only a model with get_absolute_url costs the query that loads the target.
-        if model is not None and hasattr(model, "get_absolute_url"):
-            target = notification.target
-            if target is not None:
-                url = str(target.get_absolute_url())
-                return url if len(dumps(url)) <= MAX_URL_BYTES else None
-        link = notification.data.get("url") if isinstance(notification.data, dict) else None
-        return link if _is_safe_link(link) else None
+        return notification_url(notification)
 
 
 class BroadcastSerializer(serializers.ModelSerializer):

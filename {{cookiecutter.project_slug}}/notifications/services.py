@@ -161,6 +161,9 @@ class NotificationService:
             group_started_at=now if group_key else None,
             **_target_fields(target),
         )
+        if target is not None:
+            # Kept on the row (and its copies): serialising the url reads no target back.
+            template.target = target
         # Validates lengths (group_key's too), choices and JSON without a query per row.
         template.full_clean(
             exclude=["recipient", "actor", "target_content_type"],
@@ -1040,4 +1043,30 @@ def _copy_for(
         row.group_started_at = group.group_started_at
         row.group_count = group.group_count + 1
         row.actors = _merged_actors(template.actors, group.actors)
+        row.title = _group_title(template, row.actors)
     return row
+
+
+def _group_title(template: Notification, actors: list[dict[str, Any]]) -> str:
+    """The title of a grown group names its people, not its count: two comments by bob stay
+    "bob commented on X"; then "carol and bob commented on X", "dave and 2 others ...".
+
+    The newest notification's title is rewritten when it starts with its actor's name, and
+    otherwise gets the people after it. The group keeps only its newest actors, so past
+    MAX_GROUP_ACTORS the count is "others".
+    """
+    names = [str(entry.get("username", "")) for entry in actors]
+    if not template.actors or len(names) < 2:
+        return template.title
+    newest = names[0]
+    if len(names) == 2:
+        people = f"{newest} and {names[1]}"
+    elif len(names) < MAX_GROUP_ACTORS:
+        people = f"{newest} and {len(names) - 1} others"
+    else:
+        people = f"{newest} and others"
+    if template.title.startswith(f"{newest} "):
+        title = people + template.title[len(newest) :]
+    else:
+        title = f"{template.title} ({people})"
+    return limits.shortened(title, length=limits.MAX_TITLE_LENGTH, size=limits.MAX_TITLE_BYTES)

@@ -1,4 +1,5 @@
-"""Admin for tasks and comments; saves go through the services, so they notify as API writes."""
+"""Admin for teams, tasks and comments; task and comment saves go through the services, so
+they notify as API writes do."""
 
 from typing import Any
 
@@ -8,7 +9,14 @@ from django.http import HttpRequest
 
 from notifications.users import signed_in_user
 from tasks import services
-from tasks.models import Comment, Task
+from tasks.models import Comment, Task, Team
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
+    filter_horizontal = ["members"]
 
 
 class CommentInline(admin.TabularInline):

@@ -1,4 +1,4 @@
-"""Tasks and the comments on them."""
+"""Teams, their tasks and the comments on them."""
 
 from collections.abc import Collection
 from typing import Any, NamedTuple, Self
@@ -6,6 +6,7 @@ from typing import Any, NamedTuple, Self
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.urls import reverse
 
 
 class TaskState(NamedTuple):
@@ -13,6 +14,21 @@ class TaskState(NamedTuple):
 
     assignee_id: int | None
     status: str
+
+
+class Team(models.Model):
+    """People who work together: each sees, assigns and comments on the others' tasks."""
+
+    name = models.CharField(max_length=100, unique=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="task_teams", blank=True
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Task(models.Model):
@@ -66,6 +82,9 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def get_absolute_url(self) -> str:
+        return reverse("task_pages:detail", args=[self.pk])
+
     @classmethod
     def from_db(
         cls, db: str | None, field_names: Collection[str], values: Collection[Any], **kwargs: Any
@@ -103,3 +122,8 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"Comment {self.pk} on task {self.task_id}"
+
+    def get_absolute_url(self) -> str:
+        # The comment's place on its task's page (the id of its element there).
+        task_url = reverse("task_pages:detail", args=[self.task_id])
+        return f"{task_url}#comment-{self.pk}"

@@ -22,6 +22,7 @@ from notifications.reader import languages
 from notifications.services import NotificationService
 from notifications.users import User
 from tasks.actions import ACCEPT
+from tasks import selectors
 from tasks.models import Comment, Task, TaskState
 
 
@@ -196,12 +197,9 @@ def notify_comment_added(comment: Comment) -> None:
     notified = {comment.author_id}
 
     # Only people who can see the task: a mention must not send its title to anyone else.
-    on_task = {task.created_by_id, task.assignee_id}
-    mentioned = [
-        user_id
-        for user_id in mentioned_user_ids(comment.body)
-        if user_id in on_task and user_id not in notified
-    ]
+    named = mentioned_user_ids(comment.body)
+    on_task = set(selectors.people_on(task).filter(pk__in=named).values_list("pk", flat=True))
+    mentioned = [user_id for user_id in named if user_id in on_task and user_id not in notified]
     grouped = [
         user_id
         for user_id in (task.created_by_id, task.assignee_id)

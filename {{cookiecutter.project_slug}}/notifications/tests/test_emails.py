@@ -124,6 +124,35 @@ def test_a_digest_carries_text_html_links_and_the_unsubscribe_headers(user, mail
     assert not Notification.objects.filter(emailed_at__isnull=True).exists()
 
 
+def test_without_a_centre_items_link_where_they_lead_or_nowhere(user, mailbox, settings):
+    settings.NOTIFICATIONS_CENTRE_URL = ""
+    NotificationService.create_notification(
+        user, "Invoice 42 is overdue", category="payment", data={"url": "/invoices/42/"}
+    )
+    NotificationService.create_notification(
+        user, "Invoice 43 paid", category="payment", data={"url": "https://pay.example.org/43"}
+    )
+    NotificationService.create_notification(user, "Nothing to open", category="payment")
+    for number in range(emails.DIGEST_MAX_ITEMS):
+        NotificationService.create_notification(user, f"Filler {number}", category="payment")
+    age()
+
+    send()
+
+    [message] = mailbox.messages
+    text, html = parts(message)
+    assert "https://app.example.com/invoices/42/" in text
+    assert 'href="https://app.example.com/invoices/42/"' in html
+    assert 'href="https://pay.example.org/43"' in html
+    assert "<strong>Nothing to open</strong>" in html
+    assert "#notification-" not in text + html
+    assert "Open your notifications" not in text + html
+    assert "...and 3 more\r\n" in text
+    assert "…and 3 more." in html
+    hrefs = html.count('href="')
+    assert hrefs == 3, "two items and the unsubscribe link, nothing else"
+
+
 def test_a_second_run_sends_nothing(user, mailbox):
     NotificationService.create_notification(user, "Invoice paid", category="payment")
     age()

@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 from django.core.management import call_command
 from django.utils import timezone
 
-from notifications import events, selectors, services
+from notifications import events, limits, selectors, services
 from notifications.limits import ContentTooLarge
 from notifications.models import (
     MAX_GROUP_KEY_LENGTH,
@@ -230,6 +230,57 @@ def test_a_group_keeps_the_latest_actors_each_once(user):
         actors[0].pk,
         *[actor.pk for actor in reversed(actors[-(MAX_GROUP_ACTORS - 1) :])],
     ]
+
+
+def titled(user: Any, actor: Any, title: str | None = None) -> Notification:
+    name = actor.get_username()
+    return group(user, actor, "a comment", title=title or f"{name} commented on Fix login")
+
+
+def test_a_groups_title_counts_people_not_notifications(user, other_user, inbox, run):
+    carol, dave, erin = (UserFactory(username=name) for name in ("carol", "dave", "erin"))
+
+    def title_after(actor: Any) -> str:
+        stored = run(titled, user, actor)
+        pushed = inbox.frames()[-1]["payload"]["notification"]["title"]
+        assert pushed == stored.title, "the toast reads the stored title"
+        return stored.title
+
+    assert title_after(other_user) == "bob commented on Fix login"
+    assert title_after(other_user) == "bob commented on Fix login"
+    assert title_after(carol) == "carol and bob commented on Fix login"
+    assert title_after(other_user) == "bob and carol commented on Fix login"
+    assert title_after(dave) == "dave and 2 others commented on Fix login"
+    assert title_after(erin) == "erin and 3 others commented on Fix login"
+    [row] = selectors.notifications_for(user)
+    assert row.group_count == 6
+
+
+def test_a_group_past_its_kept_actors_has_others_and_an_untitled_actor_keeps_its_title(user):
+    actors = UserFactory.create_batch(MAX_GROUP_ACTORS + 1)
+    for actor in actors:
+        titled(user, actor)
+
+    [row] = selectors.notifications_for(user)
+    newest = actors[-1].get_username()
+    assert row.title == f"{newest} and others commented on Fix login"
+
+    other = UserFactory(username="zed")
+    titled(user, other, title="Build failed")
+    [row] = selectors.notifications_for(user)
+    assert row.title.startswith("Build failed (zed and ")
+
+
+def test_a_groups_title_is_cut_to_the_title_limit(user, other_user):
+    carol = UserFactory(username="carol")
+    long = "x" * (limits.MAX_TITLE_LENGTH - len("carol commented on "))
+    titled(user, other_user, title=f"bob commented on {long}"[: limits.MAX_TITLE_LENGTH])
+
+    row = titled(user, carol, title=f"carol commented on {long}")
+
+    assert len(row.title) == limits.MAX_TITLE_LENGTH
+    assert row.title.startswith("carol and bob commented on xxx")
+    assert Notification.objects.get(pk=row.pk).title == row.title
 
 
 def test_groups_are_per_recipient_and_key(user, other_user):

@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from notifications import events
 from notifications.categories import UnknownCategory
@@ -157,6 +158,25 @@ def test_a_failed_push_keeps_the_row(user, caplog, django_capture_on_commit_call
     assert send.await_count == 1
     assert Notification.objects.filter(pk=notification.pk).exists()
     assert "Push of 1 of 1 message(s) failed; the events are stored" in caplog.text
+
+
+def test_a_push_to_an_unreachable_redis_is_one_line_without_a_traceback(
+    user, caplog, django_capture_on_commit_callbacks
+):
+    layer = get_channel_layer()
+    refused = RedisConnectionError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+    with (
+        mock.patch.object(layer, "group_send", side_effect=refused),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        NotificationService.create_notification(user, "Stored anyway")
+
+    [record] = [r for r in caplog.records if r.name == "notifications.publisher"]
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        "Push of 1 of 1 message(s) failed; the events are stored "
+        "(Redis unreachable: Error 111 connecting to 127.0.0.1:1. Connection refused.)"
+    )
 
 
 # notify_many and broadcast ----------------------------------------------------------------

@@ -1,11 +1,11 @@
-"""Factories for tasks and comments; users come from the one user factory."""
+"""Factories for teams, tasks and comments; users come from the one user factory."""
 
 import factory
 
 from notifications.tests.factories import UserFactory
-from tasks.models import Comment, Task
+from tasks.models import Comment, Task, Team
 
-__all__ = ["CommentFactory", "TaskFactory", "UserFactory"]
+__all__ = ["CommentFactory", "TaskFactory", "TeamFactory", "UserFactory"]
 
 
 class TaskFactory(factory.django.DjangoModelFactory[Task]):
@@ -24,3 +24,16 @@ class CommentFactory(factory.django.DjangoModelFactory[Comment]):
     task = factory.SubFactory(TaskFactory)
     author = factory.SelfAttribute("task.created_by")
     body = factory.Faker("sentence")
+
+
+class TeamFactory(factory.django.DjangoModelFactory[Team]):
+    class Meta:
+        model = Team
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+    @factory.post_generation
+    def members(self, create: bool, members: list | None, **kwargs: object) -> None:
+        if create and members:
+            self.members.add(*members)

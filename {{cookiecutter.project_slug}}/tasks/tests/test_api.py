@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from notifications.models import Notification
 from tasks.models import Task
-from tasks.tests.factories import CommentFactory, TaskFactory, UserFactory
+from tasks.tests.factories import CommentFactory, TaskFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -208,6 +208,51 @@ def test_comments_are_listed_oldest_first_and_added_as_the_user(api_client, user
     listed = api_client.get(comments_url(task)).json()["results"]
     assert [item["id"] for item in listed] == [first.pk, response.json()["id"]]
     assert Notification.objects.filter(recipient=other_user, data__kind="comment").count() == 1
+
+
+# Teams --------------------------------------------------------------------------------------
+
+
+def test_teammates_read_and_comment_on_each_others_tasks(
+    api_client, other_client, user, other_user
+):
+    carol = UserFactory(username="carol")
+    TeamFactory(members=[user, other_user, carol])
+    task = TaskFactory(created_by=carol, title="Carol's")
+
+    listed = api_client.get(list_url()).json()["results"]
+    first = api_client.post(comments_url(task), {"body": "One"}, format="json")
+    second = other_client.post(comments_url(task), {"body": "Two"}, format="json")
+
+    assert [item["id"] for item in listed] == [task.pk]
+    assert (first.status_code, second.status_code) == (HTTPStatus.CREATED, HTTPStatus.CREATED)
+    authors = [
+        item["author"]["username"] for item in api_client.get(comments_url(task)).json()["results"]
+    ]
+    assert authors == ["alice", "bob"]
+    notification = Notification.objects.get(recipient=carol, category="comment")
+    assert notification.title == "bob and alice commented on Carol's"
+
+
+def test_a_teammate_may_be_assigned_before_sharing_any_task(api_client, user, other_user):
+    TeamFactory(members=[user, other_user])
+
+    response = api_client.post(
+        list_url(), {"title": "First", "assignee": other_user.pk}, format="json"
+    )
+
+    assert response.status_code == HTTPStatus.CREATED
+    assert response.json()["assignee"]["username"] == "bob"
+
+
+def test_a_team_of_others_opens_nothing_to_the_user(api_client, user, strangers_task):
+    TeamFactory(members=[strangers_task.created_by, UserFactory()])
+
+    assert api_client.get(detail_url(strangers_task)).status_code == HTTPStatus.NOT_FOUND
+    refused = api_client.post(
+        list_url(), {"title": "x", "assignee": strangers_task.created_by.pk}, format="json"
+    )
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
 
 
 @pytest.mark.parametrize("body", ["", "x" * 5001])

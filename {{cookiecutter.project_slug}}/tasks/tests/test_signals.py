@@ -11,7 +11,7 @@ from django.urls import reverse
 from notifications.models import Notification
 from tasks import services
 from tasks.models import Comment, Task
-from tasks.tests.factories import TaskFactory, UserFactory
+from tasks.tests.factories import TaskFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -188,7 +188,7 @@ def test_comments_on_one_task_fold_into_one_notification_per_recipient(user, oth
     [elsewhere, group] = Notification.objects.filter(recipient=user, category="comment")
     assert (group.group_count, group.title, group.message) == (
         3,
-        "carol commented on Fix login",
+        "carol and bob commented on Fix login",
         "Third",
     )
     assert [actor["username"] for actor in group.actors] == ["carol", "bob"]
@@ -196,6 +196,8 @@ def test_comments_on_one_task_fold_into_one_notification_per_recipient(user, oth
     # Bob wrote the second comment, so his group holds the first and the third.
     bobs = Notification.objects.get(recipient=other_user, group_key=f"task:{task.pk}:comments")
     assert bobs.group_count == 2
+    # Two comments by one person: the title counts people.
+    assert bobs.title == "carol commented on Fix login"
 
 
 def test_a_long_task_title_is_cut_to_fit_the_notification_title(user, other_user):
@@ -247,6 +249,15 @@ def test_a_mention_of_someone_who_cannot_see_the_task_notifies_nobody(user, othe
 
     assert received(carol) == []
     assert received(user) == [("comment", "comment")]
+
+
+def test_a_mention_of_a_teammate_of_the_tasks_people_notifies_them(user, other_user, carol):
+    TeamFactory(members=[other_user, carol])
+    task = TaskFactory(created_by=user, assignee=other_user)
+
+    services.add_comment(task, actor=other_user, body="@carol can you look?")
+
+    assert received(carol) == [("mention", "mention")]
 
 
 def test_mentioning_an_unknown_user_or_yourself_is_ignored(user, other_user):

@@ -1,6 +1,7 @@
 /**
- * The bell of the notification_bell template tag: the unseen count, live, and a dropdown of the latest
- * items that marks them seen when it opens. Loaded as a module by the tag; no dependencies.
+ * The bell of the notification_bell template tag: the unread count (written by the server,
+ * then kept live), and a dropdown of the latest items that marks them seen when it opens; a
+ * click on an item marks it read. Loaded as a module by the tag; no dependencies.
  */
 import { NotificationClient } from "./notifications.js";
 import { heading, initial, keepTimesFresh, levelBadge, safeUrl, setTime } from "./render.js";
@@ -31,6 +32,10 @@ class Bell {
     this.list = root.querySelector(".notification-bell__list");
     this.empty = root.querySelector(".notification-bell__empty");
     this.limit = Number(this.urls.limit) || 5;
+    // Unread broadcasts: the socket's counts cover notifications only.
+    this.broadcastUnread = Number(this.urls.broadcastUnread) || 0;
+    this.unread = Number(this.count.dataset.count) - this.broadcastUnread || 0;
+    this.list.addEventListener("click", (event) => this.follow(event));
     this.button.addEventListener("click", () => (this.isOpen() ? this.close() : this.open()));
     root.addEventListener("keydown", (event) => {
       if (event.key === "Escape" && this.isOpen()) {
@@ -63,13 +68,30 @@ class Bell {
     this.button.setAttribute("aria-expanded", "false");
   }
 
-  /** Everything up to the newest item shown is seen; the count follows from the event. */
+  /** Everything up to the newest item shown is seen (the count is of unread ones). */
   markSeen() {
     const newest = Number(this.list.firstElementChild?.dataset.id);
     if (!newest) return;
-    send(this.urls.markSeenUrl, this.urls.csrfToken, "POST", { up_to: newest })
-      .then(() => this.showCount(0))
-      .catch(() => {});
+    send(this.urls.markSeenUrl, this.urls.csrfToken, "POST", { up_to: newest }).catch(() => {});
+  }
+
+  /** An unread item is marked read before its link is followed, as in the centre. */
+  async follow(event) {
+    const link = event.target.closest(".notification-bell__link");
+    const item = link?.closest(".notification-bell__item.is-unread");
+    if (!item) return;
+    const newTab = event.ctrlKey || event.metaKey || event.shiftKey || event.button === 1;
+    const read = fetch(`${this.urls.listUrl}${item.dataset.id}/mark_read/`, {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: true,
+      headers: { Accept: "application/json", "X-CSRFToken": this.urls.csrfToken },
+    });
+    item.classList.remove("is-unread");
+    if (newTab) return;
+    event.preventDefault();
+    await read.catch(() => {});
+    window.location.assign(link.href);
   }
 
   render(notification) {
@@ -116,9 +138,16 @@ class Bell {
       .catch(() => {});
   }
 
-  showCount(unseen) {
-    this.count.textContent = unseen > 99 ? "99+" : String(unseen);
-    this.count.dataset.count = String(unseen);
+  showCount() {
+    const unread = this.unread + this.broadcastUnread;
+    this.count.textContent = unread > 99 ? "99+" : String(unread);
+    this.count.dataset.count = String(unread);
+  }
+
+  async refreshBroadcasts() {
+    const counts = await send(this.urls.unreadCountUrl, this.urls.csrfToken);
+    this.broadcastUnread = counts.broadcast_unread_count;
+    this.showCount();
   }
 
   start() {
@@ -127,8 +156,14 @@ class Bell {
       ticketUrl: this.urls.ticketUrl,
       heartbeatSeconds: Number(this.urls.heartbeatSeconds) || 25,
     });
-    // Every event frame, and the ready frame, carries the exact counts.
-    client.on("counts", (counts) => this.showCount(counts.unseen));
+    // Every event frame, and the ready frame, carries the exact counts of notifications.
+    client.on("counts", (counts) => {
+      this.unread = counts.unread;
+      this.showCount();
+    });
+    for (const event of ["broadcast", "broadcast_read", "broadcast_deleted"]) {
+      client.on(event, () => this.refreshBroadcasts().catch(() => {}));
+    }
     const arrive = (payload) => {
       if (!this.isOpen() || !payload.notification) return;
       this.list.querySelector(`[data-id="${payload.replaces ?? 0}"]`)?.remove();

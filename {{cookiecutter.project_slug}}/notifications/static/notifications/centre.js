@@ -26,7 +26,8 @@ const markAllButton = document.getElementById("mark-all");
 const archiveAllButton = document.getElementById("archive-all");
 const categoryFilter = document.getElementById("category-filter");
 const tabs = [...document.querySelectorAll('[role="tab"]')];
-const toasts = new Toasts(document.getElementById("toasts"), {
+const toastsRegion = document.getElementById("toasts");
+const toasts = new Toasts(toastsRegion, {
   live: document.getElementById("toasts-live"),
   onOpen: (id) => findItem(`n${id}`)?.querySelector(".notification__link")?.focus(),
 });
@@ -35,10 +36,7 @@ const baseTitle = document.title;
 const STATUS_TEXT = {
   connecting: () => gettext("Connecting…"),
   online: () => gettext("Live"),
-  offline: (detail) =>
-    format(gettext("Offline, retrying in %(seconds)s s"), {
-      seconds: Math.ceil((detail.delay ?? 0) / 1000),
-    }),
+  offline: () => gettext("Offline, reconnecting…"),
   unauthorized: () => gettext("Signed out: reload to sign in"),
   closed: () => gettext("Disconnected"),
 };
@@ -72,6 +70,9 @@ let newestShown = 0;
 // Broadcasts fetched but older than the notifications shown so far.
 let pendingBroadcasts = [];
 let seenTimer = null;
+let countdownTimer = null;
+// Deleted here, the request held back while their Undo toast is up: id -> send it now.
+const pendingDeletes = new Map();
 
 // REST ------------------------------------------------------------------------------------
 
@@ -179,7 +180,7 @@ function place(item, { fromPage }) {
 }
 
 function upsert(notification, { fromPage = false } = {}) {
-  if (!matchesView(notification)) {
+  if (!matchesView(notification) || pendingDeletes.has(String(notification.id))) {
     remove(`n${notification.id}`);
     return null;
   }
@@ -227,6 +228,8 @@ function render(notification) {
   });
   item.dataset.id = notification.id;
   item.dataset.kind = "notification";
+  // The target of digest links (#notification-<id>).
+  item.id = `notification-${notification.id}`;
   if (notification.group_count > 1) item.dataset.groupCount = notification.group_count;
   setLink(item, safeUrl(notification.url));
   const actions = item.querySelector(".notification__actions");
@@ -239,6 +242,7 @@ function render(notification) {
     actions.append(snoozeMenu(title));
   }
   actions.append(button("delete", gettext("Delete"), title, "button--quiet"));
+  addMenuButton(item, title);
   setRead(item, notification.is_read);
   return item;
 }
@@ -271,8 +275,41 @@ function renderBroadcast(pushed) {
   item.classList.add("notification--broadcast");
   setLink(item, safeUrl(broadcast.data?.url));
   item.querySelector(".notification__actions").append(button("toggle-read", "", title));
+  addMenuButton(item, title);
   setRead(item, broadcast.is_read);
   return item;
+}
+
+/**
+ * Narrow and touch screens show a row's actions behind one "⋯" button (a disclosure: the
+ * actions stay buttons in the tab order once open); wide screens show them on hover and hide
+ * this button.
+ */
+function addMenuButton(item, title) {
+  const actions = item.querySelector(".notification__actions");
+  actions.id = `actions-${item.dataset.key}`;
+  const more = document.createElement("button");
+  more.type = "button";
+  more.className = "notification__more";
+  more.dataset.action = "menu";
+  more.textContent = "⋯";
+  more.setAttribute("aria-label", `Actions: ${title}`);
+  more.setAttribute("aria-expanded", "false");
+  more.setAttribute("aria-controls", actions.id);
+  actions.before(more);
+}
+
+function setMenuOpen(item, open) {
+  const more = item?.querySelector(".notification__more");
+  if (!more) return;
+  more.setAttribute("aria-expanded", String(open));
+  item.classList.toggle("is-menu-open", open);
+}
+
+function closeMenus(except = null) {
+  for (const open of list.querySelectorAll(".is-menu-open")) {
+    if (open !== except) setMenuOpen(open, false);
+  }
 }
 
 /** The whole row is the link (stretched over it); without a url, a click marks it read. */
@@ -361,8 +398,29 @@ function showCategories(rows) {
 }
 
 function showState(state, detail) {
+  clearInterval(countdownTimer);
   status.dataset.state = state;
-  status.querySelector(".status__text").textContent = STATUS_TEXT[state](detail);
+  const text = status.querySelector(".status__text");
+  const delay = state === "offline" ? (detail?.delay ?? 0) : 0;
+  if (delay < 1000) {
+    text.textContent = STATUS_TEXT[state](detail);
+    return;
+  }
+  // The seconds count down on screen; a screen reader hears the sentence once, not each tick.
+  const until = Date.now() + delay;
+  const seconds = document.createElement("span");
+  seconds.setAttribute("aria-hidden", "true");
+  const spoken = document.createElement("span");
+  spoken.className = "visually-hidden";
+  spoken.textContent = gettext("in a few seconds");
+  text.replaceChildren(gettext("Offline, retrying") + " ", seconds, spoken);
+  const tick = () => {
+    const left = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+    seconds.textContent = format(gettext("in %(seconds)s s"), { seconds: left });
+    if (left <= 1) clearInterval(countdownTimer);
+  };
+  tick();
+  countdownTimer = setInterval(tick, 1000);
 }
 
 /** The list is on screen: what it shows is seen (the bell counts unseen). */
@@ -377,6 +435,23 @@ function markSeenSoon() {
 
 // Live events -----------------------------------------------------------------------------
 
+/** A toast for a new item, unless its row is on screen already: the list shows it. */
+function announce(item, notification, frame) {
+  if (frame.replayed) return;
+  if (item && document.visibilityState === "visible" && onScreen(item)) {
+    item.classList.add("is-new");
+    return;
+  }
+  toasts.show(notification, categoryLabel);
+}
+
+function onScreen(element) {
+  const box = element.getBoundingClientRect();
+  const covered = toastsRegion.getBoundingClientRect();
+  const bottom = covered.height ? Math.min(window.innerHeight, covered.top) : window.innerHeight;
+  return box.top >= 0 && box.top < bottom && box.height > 0;
+}
+
 function forItems(ids, kind, apply) {
   for (const id of ids ?? []) {
     const item = findItem(`${kind}${id}`);
@@ -387,14 +462,12 @@ function forItems(ids, kind, apply) {
 function applyEvent(payload, frame) {
   switch (frame.event) {
     case "created":
-      upsert(payload.notification);
-      if (!frame.replayed) toasts.show(payload.notification, categoryLabel);
+      announce(upsert(payload.notification), payload.notification, frame);
       markSeenSoon();
       break;
     case "updated":
       if (payload.replaces) remove(`n${payload.replaces}`);
-      upsert(payload.notification);
-      if (!frame.replayed) toasts.show(payload.notification, categoryLabel);
+      announce(upsert(payload.notification), payload.notification, frame);
       markSeenSoon();
       break;
     case "read":
@@ -528,6 +601,14 @@ list.addEventListener("click", (event) => {
   const control = event.target.closest("button[data-action]");
   if (!control || snoozeClick(item, control)) return;
   const id = item.dataset.id;
+  if (control.dataset.action === "menu") {
+    const open = control.getAttribute("aria-expanded") !== "true";
+    closeMenus(item);
+    setMenuOpen(item, open);
+    if (open) item.querySelector(".notification__actions button")?.focus();
+    return;
+  }
+  setMenuOpen(item, false);
   switch (control.dataset.action) {
     case "toggle-read":
       if (control.dataset.read === "true") {
@@ -543,9 +624,58 @@ list.addEventListener("click", (event) => {
       act(itemUrl(id, control.dataset.action), "POST", () => remove(item.dataset.key));
       break;
     case "delete":
-      act(itemUrl(id), "DELETE", () => remove(item.dataset.key));
+      deleteWithUndo(item);
       break;
   }
+});
+
+// A click elsewhere or Escape closes an open row menu; Escape gives focus back to its button.
+document.addEventListener("click", (event) => {
+  if (!event.target.closest(".is-menu-open")) closeMenus();
+});
+list.addEventListener("keydown", (event) => {
+  const item = event.target.closest(".is-menu-open");
+  if (event.key !== "Escape" || !item) return;
+  setMenuOpen(item, false);
+  item.querySelector(".notification__more").focus();
+});
+
+/**
+ * Delete at once on screen, on the server only when the Undo toast goes: Undo puts the row
+ * back where it was. Focus moves to the next row (its link), else the previous one.
+ */
+function deleteWithUndo(item) {
+  const id = item.dataset.id;
+  const title = item.querySelector(".notification__title").textContent;
+  const place = { parent: item.parentNode, next: item.nextElementSibling };
+  const neighbour = item.nextElementSibling ?? item.previousElementSibling;
+  item.remove();
+  updateEmpty();
+  (neighbour?.querySelector(".notification__link") ?? tabs.find((tab) => tab.tabIndex === 0))?.focus();
+  const send = () => {
+    pendingDeletes.delete(id);
+    api(itemUrl(id), { method: "DELETE", keepalive: true }).catch((error) => {
+      toasts.error("Something went wrong", error.message);
+      reload().catch(showLoadError);
+    });
+  };
+  pendingDeletes.set(id, send);
+  toasts.undoable(`Deleted: ${title}`, {
+    onDone: () => pendingDeletes.has(id) && send(),
+    onUndo: () => {
+      pendingDeletes.delete(id);
+      if (!findItem(item.dataset.key)) {
+        place.parent.insertBefore(item, place.next?.isConnected ? place.next : null);
+      }
+      updateEmpty();
+      item.querySelector(".notification__link").focus();
+    },
+  });
+}
+
+// Leaving the page does what the Undo toasts would have done when they went.
+window.addEventListener("pagehide", () => {
+  for (const send of [...pendingDeletes.values()]) send();
 });
 
 markAllButton.addEventListener("click", () => {
@@ -596,6 +726,17 @@ categoryFilter.addEventListener("change", () => {
   reload().catch(showLoadError);
 });
 
+/** A digest's link (#notification-<id>): scroll to that row and mark it out. */
+function showLinkedRow() {
+  const match = /^#notification-(\d+)$/.exec(window.location.hash);
+  const item = match && findItem(`n${match[1]}`);
+  if (!item) return;
+  for (const other of list.querySelectorAll(".is-linked")) other.classList.remove("is-linked");
+  item.classList.add("is-linked");
+  item.scrollIntoView({ block: "center" });
+  item.querySelector(".notification__link").focus({ preventScroll: true });
+}
+
 function showLoadError(error) {
   toasts.error(gettext("Could not load notifications"), error.message);
 }
@@ -617,10 +758,14 @@ function main() {
     // Loaded when the socket is first ready; shown anyway if it cannot connect yet.
     const first = state === "online" ? !loaded.online : !loaded.any && state !== "connecting";
     if (!first) return;
+    const initial = !loaded.any;
     loaded.any = true;
     loaded.online ||= state === "online";
-    reload().catch(showLoadError);
+    reload()
+      .then(() => initial && showLinkedRow())
+      .catch(showLoadError);
   });
+  window.addEventListener("hashchange", showLinkedRow);
   client.on("event", applyEvent);
   client.on("resync", () => reload().catch(showLoadError));
   client.start();

@@ -1,9 +1,9 @@
 /**
  * What the centre and the bell draw the same way: relative times, level icons with text,
- * actor initials, group phrases and safe links. Text always goes through textContent.
+ * actor initials, headings and safe links. Text always goes through textContent.
  */
 
-import { format, gettext, language, ngettext } from "./i18n.js";
+import { format, gettext } from "./i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 // One path per level: a dot (low), an exclamation in a circle (medium), a triangle (high).
@@ -79,28 +79,13 @@ export function initial(notification, fallback) {
   return (name || "?").trim().charAt(0).toUpperCase() || "?";
 }
 
-/** "alice and 2 others" for a group, null for a single notification. */
-export function groupPhrase(notification) {
-  const count = notification.group_count ?? 1;
-  const first = notification.actors?.[0]?.username;
-  if (count < 2 || !first) return null;
-  const others = count - 1;
-  const phrase = ngettext("%(name)s and %(count)s other", "%(name)s and %(count)s others", others);
-  return format(phrase, { name: first, count: others });
-}
-
 /**
- * The heading of an item. A group's title starts with its newest actor ("carol commented on
- * Fix login"): it becomes "carol and 2 others commented on Fix login". An untitled item is
- * headed by its message, never by its level.
+ * The heading of an item: its title, which for a group already names its people ("carol and
+ * bob commented on Fix login"; the server writes it). An untitled item is headed by its
+ * message, never by its level.
  */
 export function heading(notification) {
-  const title = notification.title || notification.message || gettext("Notification");
-  const phrase = groupPhrase(notification);
-  const first = notification.actors?.[0]?.username;
-  if (phrase && title.startsWith(`${first} `)) return phrase + title.slice(first.length);
-  if (phrase) return `${title} (${phrase})`;
-  return title;
+  return notification.title || notification.message || gettext("Notification");
 }
 
 /** The link of an item when it is http(s) or a path on this site; else null. */

@@ -1,5 +1,6 @@
 /**
- * Toasts for new notifications: at most three at once, then "N more"; each dismissible,
+ * Toasts for new notifications and for actions that can be undone: at most three at once,
+ * then "N more"; each dismissible,
  * announced politely to screen readers, and never covering the page's controls (the page
  * keeps room for them at its foot).
  */
@@ -8,6 +9,8 @@ import { levelBadge } from "./render.js";
 
 const VISIBLE = 3;
 const TOAST_MILLISECONDS = 8000;
+// How long an undoable action waits before it is done.
+export const UNDO_MILLISECONDS = 5000;
 
 export class Toasts {
   constructor(region, { live, onOpen = () => {} }) {
@@ -57,17 +60,56 @@ export class Toasts {
     if (!item.isBroadcast && item.id) {
       text.addEventListener("click", () => this.onOpen(item.id));
     }
+    this.add(element, TOAST_MILLISECONDS);
+    this.announce(`${title}. ${item.message ?? ""}`);
+  }
+
+  /**
+   * "Deleted: <title>" with an Undo button: `onDone` runs when the toast goes (timed out,
+   * dismissed or pushed out), `onUndo` instead when Undo is pressed. Returns the toast.
+   */
+  undoable(text, { onUndo, onDone, milliseconds = UNDO_MILLISECONDS }) {
+    const element = document.createElement("li");
+    element.className = "toast toast--undo";
+    const label = document.createElement("p");
+    label.className = "toast__text";
+    label.textContent = text;
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.className = "toast__undo";
+    undo.textContent = "Undo";
+    undo.setAttribute("aria-label", `Undo: ${text}`);
+    undo.addEventListener("click", () => {
+      element.onClose = null;
+      this.dismiss(element);
+      onUndo();
+    });
+    element.onClose = onDone;
+    element.append(label, undo);
+    this.add(element, milliseconds);
+    this.announce(`${text}. Undo is available for ${Math.round(milliseconds / 1000)} seconds.`);
+    return element;
+  }
+
+  add(element, milliseconds) {
     this.stack.prepend(element);
-    element.timer = setTimeout(() => this.dismiss(element), TOAST_MILLISECONDS);
+    element.timer = setTimeout(() => this.dismiss(element), milliseconds);
     // The oldest beyond three leave the screen; the list holds them all anyway.
     while (this.stack.children.length > VISIBLE) {
       const oldest = this.stack.lastElementChild;
-      clearTimeout(oldest.timer);
-      oldest.remove();
+      this.close(oldest);
       this.hidden += 1;
     }
     this.updateMore();
-    this.announce(`${title}. ${item.message ?? ""}`);
+  }
+
+  /** Take a toast off the screen; an undoable one's action is done then. */
+  close(element) {
+    clearTimeout(element.timer);
+    element.remove();
+    const onClose = element.onClose;
+    element.onClose = null;
+    onClose?.();
   }
 
   error(title, message) {
@@ -75,8 +117,7 @@ export class Toasts {
   }
 
   dismiss(element) {
-    clearTimeout(element.timer);
-    element.remove();
+    this.close(element);
     if (this.stack.children.length === 0) this.hidden = 0;
     this.updateMore();
   }

@@ -59,7 +59,7 @@ def test_the_pages_work_under_the_policy_with_no_violation(
     page.wait_for_function(
         "() => document.querySelector('[data-notification-bell]').bell?.client?.state === 'online'"
     )
-    page.get_by_role("button", name="Notifications, unseen:").click()
+    page.get_by_role("button", name="Notifications, unread:").click()
     expect(page.locator(".notification-bell__item")).to_have_count(1)
     # The page's own inline style applies, through its nonce.
     assert page.evaluate("getComputedStyle(document.body).margin") == "0px"

@@ -35,6 +35,12 @@ def test_with_redis_down_writes_pass_tickets_answer_503_and_nothing_is_a_500(
         credentials = {"username": "outage-alice", "password": "wrong"}
         status, _ = http_json(server.port, "POST", "/api/token/", body=credentials)
         assert status == HTTPStatus.UNAUTHORIZED
+        # `notify` stores, and says in one line that the push could not be made.
+        command = manage(env, "notify", "outage-alice", "While Redis is down")
+        assert command.stdout.strip().isdigit()
+        assert "Traceback" not in command.stderr
+        [failure] = [line for line in command.stderr.splitlines() if "Push of" in line]
+        assert "the events are stored (Redis unreachable: " in failure
     finally:
         stop(server.process)
         redis.stop()

@@ -147,6 +147,7 @@ class BroadcastSerializer(serializers.ModelSerializer):
     # Annotated per user by selectors.broadcasts_for; absent on a freshly created broadcast.
     read_at = serializers.DateTimeField(read_only=True, allow_null=True, default=None)
     is_read = serializers.BooleanField(read_only=True, default=False)
+    archived_at = serializers.DateTimeField(read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Broadcast
@@ -162,6 +163,7 @@ class BroadcastSerializer(serializers.ModelSerializer):
             "expires_at",
             "read_at",
             "is_read",
+            "archived_at",
         ]
         read_only_fields = fields
 
@@ -182,7 +184,8 @@ class ListQuerySerializer(serializers.Serializer):
 
 
 class NotificationListQuerySerializer(ListQuerySerializer):
-    """The filters of notification lists: the inbox, or the archive with `archived=true`."""
+    """The filters of notification and broadcast lists: the inbox, or the archive with
+    `archived=true`."""
 
     archived = serializers.BooleanField(required=False, default=False)
 

@@ -194,6 +194,14 @@ export class NotificationClient {
     return this.request("unarchive", { id });
   }
 
+  archiveBroadcast(id) {
+    return this.request("archive_broadcast", { id });
+  }
+
+  unarchiveBroadcast(id) {
+    return this.request("unarchive_broadcast", { id });
+  }
+
   list(params = {}) {
     return this.request("list", params);
   }

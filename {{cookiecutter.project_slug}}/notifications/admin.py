@@ -117,7 +117,7 @@ class BroadcastAdmin(admin.ModelAdmin):
 
 @admin.register(BroadcastReceipt)
 class BroadcastReceiptAdmin(admin.ModelAdmin):
-    list_display = ["id", "broadcast", "user", "read_at"]
+    list_display = ["id", "broadcast", "user", "read_at", "archived_at"]
     search_fields = ["user__username", "broadcast__title"]
     raw_id_fields = ["broadcast", "user"]
     list_select_related = ["broadcast", "user"]

@@ -13,12 +13,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from rest_framework import serializers as drf
 
 from notifications import categories, events, positions, selectors
 from notifications.auth import AUTH_ERROR, AUTH_METHOD, AUTH_UNAVAILABLE, EXPIRES_AT
 from notifications.models import Notification
 from notifications.ordering import HeldEvents
+from notifications.models import Broadcast, Notification
 from notifications.serializers import (
     ArchiveCommand,
     EmptyCommand,
@@ -396,6 +398,11 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def do_run_action(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.run_action(params["id"], params["index"])
+    async def do_archive_broadcast(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.run_archive_broadcast(params["id"], archive=True)
+
+    async def do_unarchive_broadcast(self, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.run_archive_broadcast(params["id"], archive=False)
 
     async def do_list(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.list_page(params)
@@ -479,10 +486,17 @@ class NotificationConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def run_mark_all_read(self, category: str | None) -> dict[str, Any]:
         try:
-            marked = NotificationService.mark_all_notifications_read(self.user_id, category)
+            with transaction.atomic():
+                marked = NotificationService.mark_all_notifications_read(self.user_id, category)
+                # "All" on a socket means everything the user sees, broadcasts included.
+                read = NotificationService.mark_all_broadcasts_read(self.user_id, category)
         except categories.UnknownCategory as error:
             raise CommandError("invalid_params", str(error)) from None
-        return {"marked": marked, "counts": selectors.counts(self.user_id)}
+        return {
+            "marked": marked,
+            "broadcasts_marked": read,
+            "counts": selectors.counts(self.user_id),
+        }
 
     @database_sync_to_async
     def run_mark_seen(self, up_to: int | None) -> dict[str, Any]:
@@ -527,6 +541,20 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             raise CommandError("not_found", f"No notification {notification_id}.") from None
         except ValidationError as error:
             raise CommandError("invalid_params", " ".join(error.messages)) from None
+
+    @database_sync_to_async
+    def run_archive_broadcast(self, broadcast_id: int, *, archive: bool) -> dict[str, Any]:
+        change = (
+            NotificationService.archive_broadcast
+            if archive
+            else NotificationService.unarchive_broadcast
+        )
+        try:
+            change(broadcast_id, self.user_id)
+        except Broadcast.DoesNotExist:
+            raise CommandError("not_found", f"No broadcast {broadcast_id}.") from None
+        unread = selectors.broadcast_unread_count(self.user_id)
+        return {"id": broadcast_id, "broadcast_unread_count": unread}
 
     @database_sync_to_async
     def list_page(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -687,6 +715,16 @@ COMMANDS: dict[str, tuple[type[drf.Serializer], Handler, str]] = {
     "snooze": (SnoozeCommand, NotificationConsumer.do_snooze, "snooze"),
     "unsnooze": (ArchiveCommand, NotificationConsumer.do_unsnooze, "unsnooze"),
     "run_action": (RunActionCommand, NotificationConsumer.do_run_action, "run_action"),
+    "archive_broadcast": (
+        ArchiveCommand,
+        NotificationConsumer.do_archive_broadcast,
+        "archive_broadcast",
+    ),
+    "unarchive_broadcast": (
+        ArchiveCommand,
+        NotificationConsumer.do_unarchive_broadcast,
+        "unarchive_broadcast",
+    ),
     "list": (ListCommand, NotificationConsumer.do_list, "list"),
     "sync": (SyncCommand, NotificationConsumer.do_sync, "synced"),
 }

@@ -218,13 +218,16 @@ class Broadcast(models.Model):
 
 
 class BroadcastReceipt(models.Model):
-    """That one user read one broadcast: one row, whatever the number of users."""
+    """That one user read one broadcast, and maybe archived it: one row, whatever the number
+    of users."""
 
     broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="receipts")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="broadcast_receipts"
     )
     read_at = models.DateTimeField(default=timezone.now)
+    # Set: the broadcast left this user's inbox for their archive.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -257,6 +260,9 @@ class EventKind(models.TextChoices):
     ACTION_DONE = "action_done"
     # Back from a snooze: woken at its time (new and unread again) or by the user.
     UNSNOOZED = "unsnoozed"
+    # One user moved broadcasts to their archive, or back to their inbox.
+    BROADCAST_ARCHIVED = "broadcast_archived"
+    BROADCAST_UNARCHIVED = "broadcast_unarchived"
 
 
 class Event(models.Model):

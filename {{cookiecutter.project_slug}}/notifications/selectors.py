@@ -200,14 +200,23 @@ def broadcasts_for(
     *,
     category: str | None = None,
     unread: bool | None = None,
+    archived: bool | None = False,
     since: int | None = None,
 ) -> QuerySet[Broadcast]:
-    """Live, unexpired broadcasts, newest first, each annotated with this user's `read_at`."""
+    """Live, unexpired broadcasts, newest first, each annotated with this user's `read_at` and
+    `archived_at`.
+
+    `archived`: False (the inbox) leaves out those the user archived, True lists only them,
+    None both.
+    """
     receipts = BroadcastReceipt.objects.filter(broadcast=OuterRef("pk"), user_id=user_id_of(user))
     queryset = Broadcast.objects.current().annotate(
         read_at=Subquery(receipts.values("read_at")[:1]),
+        archived_at=Subquery(receipts.values("archived_at")[:1]),
         is_read=Exists(receipts),
     )
+    if archived is not None:
+        queryset = queryset.filter(archived_at__isnull=not archived)
     if category is not None:
         queryset = queryset.filter(category=category)
     if unread is True:
@@ -219,8 +228,14 @@ def broadcasts_for(
     return queryset.order_by("-id")
 
 
+def get_broadcast(user: UserRef, broadcast_id: int) -> Broadcast:
+    """One current broadcast with this user's read and archive state; else DoesNotExist."""
+    return broadcasts_for(user, archived=None).get(pk=broadcast_id)
+
+
 def broadcast_unread_count(user: UserRef) -> int:
-    return broadcasts_for(user, unread=True).count()
+    """Unread broadcasts of the user; an archived one is read, so never among them."""
+    return broadcasts_for(user, unread=True, archived=None).count()
 
 
 # Who may keep a socket open ---------------------------------------------------------------

@@ -157,6 +157,7 @@ class BroadcastSerializer(serializers.ModelSerializer):
     # Annotated per user by selectors.broadcasts_for; absent on a freshly created broadcast.
     read_at = serializers.DateTimeField(read_only=True, allow_null=True, default=None)
     is_read = serializers.BooleanField(read_only=True, default=False)
+    archived_at = serializers.DateTimeField(read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Broadcast
@@ -172,6 +173,7 @@ class BroadcastSerializer(serializers.ModelSerializer):
             "expires_at",
             "read_at",
             "is_read",
+            "archived_at",
         ]
         read_only_fields = fields
 
@@ -196,8 +198,8 @@ class ListQuerySerializer(serializers.Serializer):
 
 
 class NotificationListQuerySerializer(ListQuerySerializer):
-    """The filters of notification lists: the inbox, the archive with `archived=true`, or the
-    snoozed items with `snoozed=true`."""
+    """The filters of notification and broadcast lists: the inbox, the archive with
+    `archived=true`, or the snoozed notifications with `snoozed=true`."""
 
     archived = serializers.BooleanField(required=False, default=False)
     snoozed = serializers.BooleanField(required=False, default=False)

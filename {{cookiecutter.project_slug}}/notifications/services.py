@@ -56,6 +56,8 @@ BATCH_SIZE = 500
 PRUNE_BATCH_SIZE = 5000
 # Actors a group keeps, newest first: enough for "Alice, Bob and 3 others".
 MAX_GROUP_ACTORS = 5
+# Broadcast ids one event names: its frame stays far below the socket's message limit.
+MAX_IDS_PER_EVENT = 1000
 
 
 class NotificationService:
@@ -421,6 +423,7 @@ class NotificationService:
         if category is not None:
             broadcasts = broadcasts.filter(category=categories.get(category).name)
         with transaction.atomic():
+            lock_receipts(user_id)
             broadcast = broadcasts.get(pk=broadcast_id)
             receipt, created = BroadcastReceipt.objects.get_or_create(
                 broadcast=broadcast, user_id=user_id
@@ -429,6 +432,80 @@ class NotificationService:
                 events.send_on_commit(
                     EventKind.BROADCAST_READ, [(user_id, {"ids": [broadcast.pk]})]
                 )
+        return receipt
+
+    @classmethod
+    def mark_all_broadcasts_read(cls, user: UserRef, category: str | None = None) -> int:
+        """Record that the user read every current broadcast, optionally of one category.
+
+        One `broadcast_read` event names the broadcasts this call marked (one per
+        MAX_IDS_PER_EVENT of them); those read before are left as they are.
+        """
+        user_id = user_id_of(user)
+        if category is not None:
+            categories.get(category)
+        with transaction.atomic():
+            lock_receipts(user_id)
+            unread = selectors.broadcasts_for(
+                user_id, category=category, unread=True, archived=None
+            )
+            ids = list(unread.order_by("id").values_list("id", flat=True))
+            now = timezone.now()
+            BroadcastReceipt.objects.bulk_create(
+                [BroadcastReceipt(broadcast_id=pk, user_id=user_id, read_at=now) for pk in ids],
+                batch_size=BATCH_SIZE,
+            )
+            events.send_on_commit(
+                EventKind.BROADCAST_READ,
+                [(user_id, {"ids": chunk}) for chunk in _chunks(ids, MAX_IDS_PER_EVENT)],
+            )
+        return len(ids)
+
+    @classmethod
+    def archive_broadcast(cls, broadcast_id: int, user: UserRef) -> BroadcastReceipt:
+        """Move a broadcast out of the user's inbox into their archive; it is read from then on.
+
+        A `broadcast_read` event comes first when it was unread, then `broadcast_archived`.
+        A missing broadcast is Broadcast.DoesNotExist.
+        """
+        user_id = user_id_of(user)
+        with transaction.atomic():
+            lock_receipts(user_id)
+            broadcast = Broadcast.objects.current().get(pk=broadcast_id)
+            now = timezone.now()
+            receipt, created = BroadcastReceipt.objects.get_or_create(
+                broadcast=broadcast, user_id=user_id, defaults={"read_at": now, "archived_at": now}
+            )
+            changes: list[events.Change] = []
+            if created:
+                changes.append((EventKind.BROADCAST_READ, user_id, {"ids": [broadcast.pk]}))
+            elif receipt.archived_at is None:
+                receipt.archived_at = now
+                receipt.save(update_fields=["archived_at"])
+            else:
+                return receipt
+            changes.append((EventKind.BROADCAST_ARCHIVED, user_id, {"ids": [broadcast.pk]}))
+            events.send_all_on_commit(changes)
+        return receipt
+
+    @classmethod
+    def unarchive_broadcast(cls, broadcast_id: int, user: UserRef) -> BroadcastReceipt | None:
+        """Bring a broadcast the user archived back to their inbox, still read.
+
+        The event carries the broadcast whole, so a client can show it again. One not
+        archived is left alone (None when the user never read it); a missing one is
+        Broadcast.DoesNotExist.
+        """
+        user_id = user_id_of(user)
+        with transaction.atomic():
+            lock_receipts(user_id)
+            broadcast = Broadcast.objects.current().get(pk=broadcast_id)
+            receipt = BroadcastReceipt.objects.filter(broadcast=broadcast, user_id=user_id).first()
+            if receipt is not None and receipt.archived_at is not None:
+                receipt.archived_at = None
+                receipt.save(update_fields=["archived_at"])
+                payload = {"ids": [broadcast.pk], "broadcast": broadcast_payload(broadcast)}
+                events.send_on_commit(EventKind.BROADCAST_UNARCHIVED, [(user_id, payload)])
         return receipt
 
     @classmethod
@@ -649,6 +726,21 @@ def run_action(notification_id: int, user: UserRef, index: int) -> dict[str, Any
         }
         events.send_on_commit(EventKind.ACTION_DONE, [(user_id, payload)])
     return {"index": index, **done, "ran": True}
+
+
+def lock_receipts(user_id: int) -> None:
+    """Take the user's stream head before reading or writing their broadcast receipts.
+
+    Every receipt write of the user does, so they run one at a time: what one reads as
+    unread is still unread when it inserts, and its event names exactly what it changed.
+    The head is the lock the write's event takes anyway, so no new lock order appears.
+    """
+    streams.lock_heads([user_id])
+
+
+def _chunks(ids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
 
 
 def end_sockets(user_id: int, *, reason: str, session_key: str | None = None) -> None:

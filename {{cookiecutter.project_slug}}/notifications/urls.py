@@ -97,6 +97,26 @@ urlpatterns = [
         views.BroadcastMarkReadView.as_view(),
         name="broadcast-category-mark-read",
     ),
+    path(
+        "notifications/broadcast/mark_all_read/",
+        views.BroadcastMarkAllReadView.as_view(),
+        name="broadcast-mark-all-read",
+    ),
+    path(
+        "notifications/broadcast/category/<str:category>/mark_all_read/",
+        views.BroadcastMarkAllReadView.as_view(),
+        name="broadcast-category-mark-all-read",
+    ),
+    path(
+        "notifications/broadcast/<int:pk>/archive/",
+        views.BroadcastArchiveView.as_view(),
+        name="broadcast-archive",
+    ),
+    path(
+        "notifications/broadcast/<int:pk>/unarchive/",
+        views.BroadcastUnarchiveView.as_view(),
+        name="broadcast-unarchive",
+    ),
     # Channels per category
     path("notifications/preferences/", views.PreferencesView.as_view(), name="preferences"),
     # Language, time zone and quiet hours

@@ -106,21 +106,25 @@ class NotificationListView(generics.ListAPIView):
         )
 
 
-@extend_schema(parameters=[ListQuerySerializer])
+@extend_schema(parameters=[NotificationListQuerySerializer])
 class BroadcastListView(generics.ListAPIView):
-    """Broadcasts to every user, newest first, each with this user's read state."""
+    """Broadcasts to every user, newest first, each with this user's read state.
+
+    Those the user archived are left out; `archived=true` lists only them.
+    """
 
     serializer_class = BroadcastSerializer
     pagination_class = IdCursorPagination
     queryset = Broadcast.objects.none()
 
     def get_queryset(self) -> QuerySet[Broadcast]:
-        filters = list_filters(self.request)
+        filters = list_filters(self.request, NotificationListQuerySerializer)
         category = path_category(self.kwargs.get("category")) or filters.get("category")
         return selectors.broadcasts_for(
             signed_in_user(self.request),
             category=category,
             unread=filters.get("unread"),
+            archived=filters["archived"],
             since=filters.get("since"),
         )
 
@@ -351,6 +355,37 @@ class BroadcastMarkReadView(WriteThrottleMixin, APIView):
         # The read state of this user, as broadcasts_for annotates it in lists.
         broadcast.read_at, broadcast.is_read = receipt.read_at, True  # type: ignore[attr-defined]
         return Response(BroadcastSerializer(broadcast).data)
+
+
+class BroadcastMarkAllReadView(WriteThrottleMixin, APIView):
+    """Marks every unread broadcast read for this user, or those of the category in the path."""
+
+    @extend_schema(request=None, responses=MarkedSerializer)
+    def post(self, request: Request, category: str | None = None) -> Response:
+        marked = NotificationService.mark_all_broadcasts_read(
+            signed_in_user(request), path_category(category)
+        )
+        return Response(MarkedSerializer({"marked": marked}).data)
+
+
+class BroadcastArchiveView(WriteThrottleMixin, APIView):
+    """Moves a broadcast out of this user's inbox into their archive (and marks it read)."""
+
+    @extend_schema(request=None, responses=BroadcastSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        user = signed_in_user(request)
+        NotificationService.archive_broadcast(pk, user)
+        return Response(BroadcastSerializer(selectors.get_broadcast(user, pk)).data)
+
+
+class BroadcastUnarchiveView(WriteThrottleMixin, APIView):
+    """Brings a broadcast this user archived back to their inbox."""
+
+    @extend_schema(request=None, responses=BroadcastSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        user = signed_in_user(request)
+        NotificationService.unarchive_broadcast(pk, user)
+        return Response(BroadcastSerializer(selectors.get_broadcast(user, pk)).data)
 
 
 # A ticket is a credential: no cache, shared or the browser's, may keep one.

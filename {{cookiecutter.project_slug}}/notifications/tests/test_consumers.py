@@ -206,6 +206,7 @@ async def test_mark_all_read_of_one_category(application, user):
 
     assert reply["payload"] == {
         "marked": 1,
+        "broadcasts_marked": 0,
         "counts": {
             "unread": 1,
             "unseen": 1,

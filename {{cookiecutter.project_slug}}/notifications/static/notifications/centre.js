@@ -94,9 +94,9 @@ async function reload() {
   const [categories, page, broadcasts] = await Promise.all([
     api(urls.categoriesUrl),
     api(withQuery(urls.listUrl, listQuery())),
-    SIDE_TABS.includes(view.tab)
+    view.tab === "snoozed"
       ? Promise.resolve({ results: [] })
-      : api(withQuery(urls.broadcastUrl, { category: view.category, unread: listQuery().unread })),
+      : api(withQuery(urls.broadcastUrl, listQuery())),
   ]);
   // The user switched tabs while this was loading: the newer load wins.
   if (requested.tab !== view.tab || requested.category !== view.category) return;
@@ -189,9 +189,7 @@ function upsert(notification, { fromPage = false } = {}) {
 }
 
 function upsertBroadcast(broadcast, { fromPage = false } = {}) {
-  if (SIDE_TABS.includes(view.tab)) return;
-  if (view.category && broadcast.category !== view.category) return;
-  if (view.tab === "unread" && broadcast.is_read) return;
+  if (!matchesView(broadcast)) return;
   place(renderBroadcast(broadcast), { fromPage });
 }
 
@@ -274,7 +272,12 @@ function renderBroadcast(pushed) {
   item.dataset.kind = "broadcast";
   item.classList.add("notification--broadcast");
   setLink(item, safeUrl(broadcast.data?.url));
-  item.querySelector(".notification__actions").append(button("toggle-read", "", title));
+  const actions = item.querySelector(".notification__actions");
+  if (broadcast.archived_at) {
+    actions.append(button("unarchive", gettext("Move to inbox"), title));
+  } else {
+    actions.append(button("toggle-read", "", title), button("archive", gettext("Archive"), title));
+  }
   addMenuButton(item, title);
   setRead(item, broadcast.is_read);
   return item;
@@ -380,7 +383,7 @@ function showCounts(next) {
   badgeCount.textContent = String(unread);
   badge.dataset.count = String(unread);
   document.title = unread ? `(${unread}) ${baseTitle}` : baseTitle;
-  markAllButton.disabled = counts.unread === 0;
+  markAllButton.disabled = unread === 0;
   for (const option of categoryFilter.options) {
     if (!option.value) continue;
     const count = counts.by_category?.[option.value]?.unread ?? 0;
@@ -513,11 +516,12 @@ function applyEvent(payload, frame) {
       }
       break;
     case "broadcast_read":
-      forItems(payload.ids, "b", (item) => {
-        if (item.classList.contains("is-unread"))
-          broadcastUnread = Math.max(0, broadcastUnread - 1);
-        setRead(item, true);
-      });
+      forItems(payload.ids, "b", readBroadcast);
+      recountUnlessShown(payload.ids);
+      break;
+    case "broadcast_archived":
+    case "broadcast_unarchived":
+      applyBroadcastArchive(frame.event, payload);
       break;
     case "broadcast_deleted":
       forItems(payload.ids, "b", (item) => {
@@ -541,6 +545,53 @@ function applySnoozeEvent(payload, frame) {
     markSeenSoon();
   }
   updateEmpty();
+}
+
+// Broadcasts in the user's own inbox and archive -------------------------------------------
+
+/** A broadcast that left or came back to the inbox; archiving read it (its own event). */
+function applyBroadcastArchive(event, payload) {
+  const toArchive = event === "broadcast_archived";
+  if (view.tab === "archived" && toArchive) {
+    reload().catch(showLoadError);
+    return;
+  }
+  forItems(payload.ids, "b", (item) => item.remove());
+  if (!toArchive && payload.broadcast) {
+    upsertBroadcast({ ...payload.broadcast, is_read: true, archived_at: null });
+  }
+  updateEmpty();
+}
+
+/** Shows a broadcast row read, counting it out of the unread once. */
+function readBroadcast(item) {
+  if (item.classList.contains("is-unread")) broadcastUnread = Math.max(0, broadcastUnread - 1);
+  setRead(item, true);
+}
+
+let recountTimer = null;
+
+/** Broadcasts read that this page does not show: only the server can say what is unread. */
+function recountUnlessShown(ids) {
+  if ((ids ?? []).every((id) => findItem(`b${id}`))) return;
+  clearTimeout(recountTimer);
+  recountTimer = setTimeout(() => refreshCounts().catch(() => {}), 250);
+}
+
+/** Marks read every notification and every broadcast of the view's category, or all. */
+async function markAllRead() {
+  const scope = view.category ? `category/${encodeURIComponent(view.category)}/` : "";
+  await Promise.all([
+    api(scope ? `${urls.listUrl}${scope}mark_all_read/` : urls.markAllUrl, { method: "POST" }),
+    api(`${urls.broadcastUrl}${scope}mark_all_read/`, { method: "POST" }),
+  ]);
+  for (const item of list.querySelectorAll("[data-key]")) setRead(item, true);
+  await refreshCounts();
+}
+
+function itemActionUrl(item, action) {
+  if (item.dataset.kind !== "broadcast") return itemUrl(item.dataset.id, action);
+  return `${urls.broadcastUrl}${item.dataset.id}/${action}/`;
 }
 
 // Wiring ----------------------------------------------------------------------------------
@@ -587,7 +638,12 @@ function markRead(item, { keepalive = false } = {}) {
     item.dataset.kind === "broadcast"
       ? `${urls.broadcastUrl}category/${encodeURIComponent(item.dataset.category)}/mark_read/${id}/`
       : itemUrl(id, "mark_read");
-  return api(url, { method: "POST", keepalive }).then(() => setRead(item, true));
+  return api(url, { method: "POST", keepalive }).then(() => {
+    if (item.dataset.kind !== "broadcast") return setRead(item, true);
+    // The reply may come before the event: whichever is first counts it out.
+    readBroadcast(item);
+    showCounts(counts);
+  });
 }
 
 list.addEventListener("click", (event) => {
@@ -621,7 +677,7 @@ list.addEventListener("click", (event) => {
       break;
     case "archive":
     case "unarchive":
-      act(itemUrl(id, control.dataset.action), "POST", () => remove(item.dataset.key));
+      act(itemActionUrl(item, control.dataset.action), "POST", () => remove(item.dataset.key));
       break;
     case "delete":
       deleteWithUndo(item);
@@ -678,14 +734,9 @@ window.addEventListener("pagehide", () => {
   for (const send of [...pendingDeletes.values()]) send();
 });
 
-markAllButton.addEventListener("click", () => {
-  const url = view.category
-    ? `${urls.listUrl}category/${encodeURIComponent(view.category)}/mark_all_read/`
-    : urls.markAllUrl;
-  act(url, "POST", () => {
-    for (const item of list.querySelectorAll('[data-kind="notification"]')) setRead(item, true);
-  });
-});
+markAllButton.addEventListener("click", () =>
+  markAllRead().catch((error) => toasts.error(gettext("Something went wrong"), error.message)),
+);
 
 archiveAllButton.addEventListener("click", () =>
   act(urls.archiveAllUrl, "POST", () => {

@@ -55,6 +55,8 @@ export interface Broadcast {
   expires_at: string | null;
   read_at: string | null;
   is_read: boolean;
+  /** This user archived it: it is listed under `archived=true`, not in the inbox. */
+  archived_at: string | null;
 }
 
 export interface Counts {
@@ -161,6 +163,8 @@ export type StreamEvent =
   | "broadcast"
   | "broadcast_read"
   | "broadcast_deleted"
+  | "broadcast_archived"
+  | "broadcast_unarchived"
   | "revoked";
 
 export interface ClientEvents {
@@ -264,9 +268,10 @@ export class NotificationClient {
     params?: Record<string, unknown>,
   ): Promise<Frame<ReplyPayload & Record<string, unknown>>>;
   markRead(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
+  /** Marks read every notification and every broadcast, or those of one category. */
   markAllRead(
     category?: string | null,
-  ): Promise<Frame<ReplyPayload & { marked: number; counts: Counts }>>;
+  ): Promise<Frame<ReplyPayload & { marked: number; broadcasts_marked: number; counts: Counts }>>;
   /** Marks seen every inbox notification up to the id given, or all of them. */
   markSeen(upTo?: number | null): Promise<Frame<ReplyPayload & { marked: number; counts: Counts }>>;
   archive(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
@@ -293,6 +298,13 @@ export class NotificationClient {
   >;
   /** Back to the inbox now, read or unread as it was. */
   unsnooze(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
+  /** Moves a broadcast to this user's archive, and marks it read. */
+  archiveBroadcast(
+    id: number,
+  ): Promise<Frame<ReplyPayload & { id: number; broadcast_unread_count: number }>>;
+  unarchiveBroadcast(
+    id: number,
+  ): Promise<Frame<ReplyPayload & { id: number; broadcast_unread_count: number }>>;
   list(
     params?: ListParams,
   ): Promise<Frame<ReplyPayload & { notifications: Notification[]; has_more: boolean }>>;

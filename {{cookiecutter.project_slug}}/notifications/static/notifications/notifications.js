@@ -249,6 +249,14 @@ export class NotificationClient {
     return this.request("run_action", { id, index });
   }
 
+  archiveBroadcast(id) {
+    return this.request("archive_broadcast", { id });
+  }
+
+  unarchiveBroadcast(id) {
+    return this.request("unarchive_broadcast", { id });
+  }
+
   list(params = {}) {
     return this.request("list", params);
   }

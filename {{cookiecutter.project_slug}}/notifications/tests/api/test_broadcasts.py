@@ -1,4 +1,4 @@
-"""The broadcast API: lists with the user's read state, and marking one read."""
+"""The broadcast API: lists with the user's read state, marking read, archiving."""
 
 from http import HTTPStatus
 
@@ -90,3 +90,122 @@ def test_mark_read_not_found(api_client, case):
 
     assert response.status_code == HTTPStatus.NOT_FOUND
     assert not BroadcastReceipt.objects.exists()
+
+
+# Mark all read, archive, unarchive ----------------------------------------------------------
+
+MARK_ALL = reverse("notifications:broadcast-mark-all-read")
+
+
+def archive_url(pk: int, action: str = "archive") -> str:
+    return reverse(f"notifications:broadcast-{action}", kwargs={"pk": pk})
+
+
+def test_mark_all_read_marks_this_users_broadcasts_only(api_client, other_client, user):
+    BroadcastFactory.create_batch(2)
+
+    response = api_client.post(MARK_ALL)
+    again = api_client.post(MARK_ALL)
+
+    assert response.status_code == again.status_code == HTTPStatus.OK
+    assert (response.json(), again.json()) == ({"marked": 2}, {"marked": 0})
+    assert api_client.get(LIST, {"unread": "true"}).json()["results"] == []
+    assert len(other_client.get(LIST, {"unread": "true"}).json()["results"]) == 2
+    assert not BroadcastReceipt.objects.exclude(user=user).exists()
+
+
+def test_mark_all_read_of_a_category_and_of_an_unknown_one(api_client):
+    system = BroadcastFactory(category="system")
+    general = BroadcastFactory(category="general")
+
+    def url(category: str) -> str:
+        return reverse(
+            "notifications:broadcast-category-mark-all-read", kwargs={"category": category}
+        )
+
+    assert api_client.post(url("nope")).status_code == HTTPStatus.NOT_FOUND
+    assert api_client.post(url("system")).json() == {"marked": 1}
+    unread = api_client.get(LIST, {"unread": "true"}).json()["results"]
+    assert [row["id"] for row in unread] == [general.pk]
+    assert BroadcastReceipt.objects.get().broadcast_id == system.pk
+
+
+def test_the_notifications_mark_all_leaves_broadcasts_alone(api_client):
+    # dj_notif's endpoint answers the notification count, as it always has.
+    BroadcastFactory()
+
+    response = api_client.post(reverse("notifications:user-mark-all-read"))
+
+    assert response.json() == {"marked": 0}
+    assert not BroadcastReceipt.objects.exists()
+
+
+def test_archive_moves_a_broadcast_to_this_users_archive_read(api_client, other_client):
+    broadcast, kept = BroadcastFactory.create_batch(2)
+
+    response = api_client.post(archive_url(broadcast.pk))
+
+    assert response.status_code == HTTPStatus.OK
+    body = response.json()
+    assert (body["id"], body["is_read"]) == (broadcast.pk, True)
+    assert body["archived_at"] is not None
+    assert [row["id"] for row in api_client.get(LIST).json()["results"]] == [kept.pk]
+    archived = api_client.get(LIST, {"archived": "true"}).json()["results"]
+    assert [(row["id"], row["is_read"]) for row in archived] == [(broadcast.pk, True)]
+    counts = api_client.get(reverse("notifications:user-unread-count")).json()
+    assert counts["broadcast_unread_count"] == 1
+    # Another user's inbox still holds both, unread.
+    theirs = other_client.get(LIST).json()["results"]
+    assert [(row["id"], row["is_read"], row["archived_at"]) for row in theirs] == [
+        (kept.pk, False, None),
+        (broadcast.pk, False, None),
+    ]
+
+
+def test_unarchive_brings_it_back_to_the_inbox(api_client):
+    broadcast = BroadcastFactory()
+    api_client.post(archive_url(broadcast.pk))
+
+    response = api_client.post(archive_url(broadcast.pk, "unarchive"))
+
+    assert response.status_code == HTTPStatus.OK
+    assert (response.json()["archived_at"], response.json()["is_read"]) == (None, True)
+    assert [row["id"] for row in api_client.get(LIST).json()["results"]] == [broadcast.pk]
+    assert api_client.get(LIST, {"archived": "true"}).json()["results"] == []
+
+
+@pytest.mark.parametrize("action", ["archive", "unarchive"])
+@pytest.mark.parametrize("case", ["deleted", "missing"])
+def test_archive_of_a_broadcast_that_is_gone_is_a_404(api_client, action, case):
+    broadcast = BroadcastFactory(deleted_at=timezone.now())
+    pk = broadcast.pk if case == "deleted" else 10**6
+
+    response = api_client.post(archive_url(pk, action))
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert "detail" in response.json()
+    assert not BroadcastReceipt.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        MARK_ALL,
+        "/api/notifications/broadcast/1/archive/",
+        "/api/notifications/broadcast/1/unarchive/",
+    ],
+)
+def test_broadcast_writes_need_a_signed_in_user(client, url):
+    BroadcastFactory(id=1)
+
+    response = client.post(url)
+
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert not BroadcastReceipt.objects.exists()
+
+
+def test_an_archived_filter_that_is_not_a_boolean_is_a_400(api_client):
+    response = api_client.get(LIST, {"archived": "maybe"})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "archived" in response.json()

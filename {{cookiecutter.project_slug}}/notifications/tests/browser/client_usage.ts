@@ -120,6 +120,7 @@ function announce(broadcast: Broadcast): string {
     broadcast.expires_at,
     broadcast.read_at,
     broadcast.is_read,
+    broadcast.archived_at,
   ];
   return parts.join(" ");
 }
@@ -159,6 +160,8 @@ const streamEvents: StreamEvent[] = [
   "deleted",
   "broadcast",
   "broadcast_read",
+  "broadcast_archived",
+  "broadcast_unarchived",
   "revoked",
 ];
 const unsubscribe: Array<() => void> = streamEvents.map((name) => client.on(name, apply));
@@ -223,6 +226,10 @@ async function commands(): Promise<void> {
   await client.markSeen(null);
   const archived = await client.archive(1);
   const restored = await client.unarchive(1);
+  const filed = await client.archiveBroadcast(1);
+  const back = await client.unarchiveBroadcast(1);
+  const broadcastUnread: number = filed.payload.broadcast_unread_count + back.payload.id;
+  const broadcastsMarked: number = (await client.markAllRead()).payload.broadcasts_marked;
   const params: ListParams = { category: "general", unread: true, archived: false, before: 9 };
   params.limit = 20;
   const page = await client.list(params);
@@ -234,6 +241,7 @@ async function commands(): Promise<void> {
   await client.request("ping");
   console.log(readId, reply.request_id, marked, seen, archived.payload.id, restored.payload.counts);
   console.log(first && describe(first), more, pong, raw.payload.request_id);
+  console.log(broadcastUnread, broadcastsMarked);
   await snoozing();
 }
 

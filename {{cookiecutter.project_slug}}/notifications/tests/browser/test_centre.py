@@ -257,3 +257,76 @@ def test_groups_broadcasts_links_and_archive(
     expect(unread_count(page)).to_have_text("0")
     page.get_by_role("tab", name="Unread").click()
     expect(page.locator(".empty__title")).to_have_text("Nothing unread")
+
+
+BROADCAST_AND_NOTIFICATION = seed("""
+from notifications.models import Broadcast
+for old in Broadcast.objects.alive():
+    NotificationService.delete_broadcast(old.pk)
+NotificationService.create_notification(user, "Your invoice is ready.", title="Invoice")
+NotificationService.broadcast("The office is closed on Friday.", title="Office closed")
+""")
+
+
+# After the test above: it leaves no broadcast behind for the tests that follow.
+def test_mark_all_read_counts_broadcasts_and_a_broadcast_is_archived_per_user(
+    new_page, sign_in, make_user, run_command, live_url
+):
+    hedy = make_user("hedy")
+    run_command("shell", "-c", BROADCAST_AND_NOTIFICATION % {"user": hedy})
+    page = new_page()
+    sign_in(hedy, on=page)
+    expect(rows(page)).to_have_count(2)
+    expect(unread_count(page)).to_have_text("2")
+    expect(page).to_have_title(re.compile(r"^\(2\) "))
+
+    page.get_by_role("button", name="Mark all read").click()
+    expect(unread_count(page)).to_have_text("0")
+    expect(page).not_to_have_title(re.compile(r"^\("))
+    expect(page.locator(".notification.is-unread")).to_have_count(0)
+    # Stored, not only shown: a fresh load agrees.
+    page.reload()
+    expect(rows(page)).to_have_count(2)
+    expect(unread_count(page)).to_have_text("0")
+    expect(page.locator(".notification.is-unread")).to_have_count(0)
+
+    # Only a broadcast unread: the button still reads it.
+    run_command("broadcast", "Back on Monday.", "--title", "Office open")
+    expect(unread_count(page)).to_have_text("1")
+    page.get_by_role("button", name="Mark all read").click()
+    expect(unread_count(page)).to_have_text("0")
+    expect(page).not_to_have_title(re.compile(r"^\("))
+
+    # Archived on the page: it leaves the inbox and waits under Archived.
+    closed = page.locator('[data-kind="broadcast"]', has_text="Office closed")
+    closed.hover()
+    closed.get_by_role("button", name=re.compile("^Archive")).click()
+    expect(closed).to_have_count(0)
+    expect(rows(page)).to_have_count(2)
+    page.get_by_role("tab", name="Archived").click()
+    expect(rows(page)).to_have_count(1)
+    expect(rows(page).first).to_contain_text("Office closed")
+
+    # Archived in another tab of the same user: this one follows live, both ways.
+    other = new_page()
+    other.context.add_cookies(page.context.cookies())
+    other.goto(f"{live_url}/")
+    expect(other.locator("#connection-status")).to_have_attribute("data-state", "online")
+    opened = other.locator('[data-kind="broadcast"]', has_text="Office open")
+    opened.hover()
+    opened.get_by_role("button", name=re.compile("^Archive")).click()
+    expect(rows(page)).to_have_count(2)
+    expect(page.locator('[data-kind="broadcast"]', has_text="Office open")).to_have_count(1)
+    restored = rows(page).filter(has_text="Office closed")
+    restored.hover()
+    restored.get_by_role("button", name=re.compile("^Move to inbox")).click()
+    expect(rows(page)).to_have_count(1)
+    expect(other.locator('[data-kind="broadcast"]', has_text="Office closed")).to_have_count(1)
+    expect(unread_count(other)).to_have_text("0")
+
+    # Another user still has both broadcasts in their inbox, unread.
+    ida = make_user("ida")
+    theirs = new_page()
+    sign_in(ida, on=theirs)
+    expect(theirs.locator('[data-kind="broadcast"].is-unread')).to_have_count(2)
+    expect(unread_count(theirs)).to_have_text("2")

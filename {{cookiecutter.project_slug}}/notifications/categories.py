@@ -13,10 +13,9 @@ Users change `in_app`, `email` and `push` per category (notifications/preference
 """
 
 from dataclasses import dataclass
-
-from django.core.exceptions import ImproperlyConfigured
 from typing import TypeAlias
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import Promise
 
 # A text given now, or lazily (gettext_lazy) to be shown in each reader's language.

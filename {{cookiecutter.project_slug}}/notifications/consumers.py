@@ -18,9 +18,8 @@ from rest_framework import serializers as drf
 
 from notifications import categories, events, positions, selectors
 from notifications.auth import AUTH_ERROR, AUTH_METHOD, AUTH_UNAVAILABLE, EXPIRES_AT
-from notifications.models import Notification
-from notifications.ordering import HeldEvents
 from notifications.models import Broadcast, Notification
+from notifications.ordering import HeldEvents
 from notifications.serializers import (
     ArchiveCommand,
     EmptyCommand,
@@ -398,6 +397,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def do_run_action(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.run_action(params["id"], params["index"])
+
     async def do_archive_broadcast(self, params: dict[str, Any]) -> dict[str, Any]:
         return await self.run_archive_broadcast(params["id"], archive=True)
 

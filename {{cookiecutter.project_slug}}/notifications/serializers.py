@@ -52,6 +52,8 @@ _DATES = serializers.DateTimeField()
 
 def _date(value: datetime | None) -> str | None:
     return None if value is None else _DATES.to_representation(value)
+
+
 def notification_url(notification: Notification) -> str | None:
     """Where an item leads: its target's get_absolute_url(), else data["url"], else None."""
     content_type = notification.target_content_type

@@ -21,7 +21,6 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from notifications.categories import StrOrPromise
 from notifications import actions as notification_actions
 from notifications import (
     bulk,
@@ -33,6 +32,7 @@ from notifications import (
     selectors,
     streams,
 )
+from notifications.categories import StrOrPromise
 from notifications.models import (
     SNOOZED,
     Broadcast,

@@ -129,9 +129,7 @@ def _bump(
         json.dumps(changes.of(stream), separators=(",", ":")) if changes is not None else "{}"
         for stream in streams
     ]
-    expiries = [
-        changes.expiries.get(stream) if changes is not None else None for stream in streams
-    ]
+    expiries = [changes.expiries.get(stream) if changes is not None else None for stream in streams]
     heads: dict[int, Head] = {}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -203,9 +201,7 @@ def _upsert_sql(vendor: str, rows: int) -> str:
 
     On PostgreSQL the streams come as arrays, locked in the ascending order of the SELECT.
     """
-    table = connections[router.db_for_write(StreamHead)].ops.quote_name(
-        StreamHead._meta.db_table
-    )
+    table = connections[router.db_for_write(StreamHead)].ops.quote_name(StreamHead._meta.db_table)
     if vendor == "postgresql":
         source = (
             "SELECT stream, top, 0, counts::jsonb, next_expiry FROM unnest("
@@ -220,7 +216,7 @@ def _upsert_sql(vendor: str, rows: int) -> str:
         merged = _MERGED_COUNTS["sqlite"]
     # Only quoted names and placeholders are formatted in; the values are parameters.
     return (
-        f"INSERT INTO {table} AS h (stream, top, floor, counts, next_expiry) "  # noqa: S608
+        f"INSERT INTO {table} AS h (stream, top, floor, counts, next_expiry) "
         f"{source} "
         "ON CONFLICT (stream) DO UPDATE SET top = h.top + excluded.top, "
         f"counts = CASE WHEN excluded.counts = {no_change} THEN h.counts ELSE {merged} END, "

@@ -4,8 +4,8 @@ stream, preferences, reader settings and Web Push subscriptions."""
 from django.urls import path, re_path
 
 from notifications import views
-from notifications.reader.api import ReaderSettingsView
 from notifications.push import views as push_views
+from notifications.reader.api import ReaderSettingsView
 
 app_name = "notifications"
 

@@ -5,8 +5,8 @@ from typing import Any, NamedTuple, Self
 
 from django.conf import settings
 from django.db import models
-from django.utils.translation import gettext_lazy as _
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 
 class TaskState(NamedTuple):

@@ -16,13 +16,13 @@ from django.utils import translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from notifications.categories import StrOrPromise
 from notifications import limits
+from notifications.categories import StrOrPromise
 from notifications.reader import languages
 from notifications.services import NotificationService
 from notifications.users import User
-from tasks.actions import ACCEPT
 from tasks import selectors
+from tasks.actions import ACCEPT
 from tasks.models import Comment, Task, TaskState
 
 

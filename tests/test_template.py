@@ -228,6 +228,7 @@ DEBIAN_PACKAGE = {
     "chromium": "chromium",
     "npm": "npm",
     "node": "nodejs",
+    "xgettext": "gettext",
 }
 PROGRAM = re.compile(
     r'shutil\.which\("([\w-]+)"\)'  # shutil.which("nginx")

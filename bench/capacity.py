@@ -123,7 +123,7 @@ def summary_lines(results: dict) -> list[str]:
     ours = get(beat, "memory", "ours", "kb_per_socket")
     floor = get(beat, "memory", "floor", "kb_per_socket")
     row(
-        "memory per idle socket, KB, 10,000 sockets (target ≤ 40)",
+        "memory per idle socket, KB, 10,000 sockets (target ≤ 38)",
         ours,
         floor,
         "n/a",

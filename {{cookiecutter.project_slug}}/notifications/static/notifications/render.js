@@ -3,7 +3,7 @@
  * actor initials, headings and safe links. Text always goes through textContent.
  */
 
-import { format, gettext } from "./i18n.js";
+import { format, gettext, language } from "./i18n.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 // One path per level: a dot (low), an exclamation in a circle (medium), a triangle (high).

@@ -70,7 +70,8 @@ def test_a_comment_reaches_the_bell_and_centre_live_and_a_click_lands_on_it_read
     # Her click lands on the comment, which the page marks out, and the item is read.
     row.locator(".notification__link").click()
     expect(centre).to_have_url(f"{task_url}#{comment_anchor}")
-    assert centre.evaluate("document.querySelector(':target')?.id") == comment_anchor
+    # What she sees: the page opened at the comment.
+    expect(centre.locator(f"#{comment_anchor}")).to_be_in_viewport()
     expect(centre.locator(".notification-bell__count")).to_have_attribute("data-count", "0")
     expect(bell_count).to_have_attribute("data-count", "0")
 

@@ -19,7 +19,8 @@ window.WebSocket = class extends window.WebSocket {
 
 OPEN_CLIENT = """async () => {
   const { NotificationClient } = await import("/static/notifications/notifications.js");
-  const client = new NotificationClient({ minDelay: 50, maxDelay: 200 });
+  // A socket of its own: with the centre's client on the page it would otherwise share that.
+  const client = new NotificationClient({ minDelay: 50, maxDelay: 200, shareConnection: false });
   window.log = [];
   client.on("created", (payload, frame) =>
     window.log.push([payload.notification.message, frame.id, frame.replayed]));

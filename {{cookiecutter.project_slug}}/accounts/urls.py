@@ -31,7 +31,7 @@ urlpatterns = [
             template_name="accounts/password_reset.html",
             # Plain text, named .html as Django names its own reset email template.
             email_template_name="accounts/password_reset_email.html",
-            subject_template_name="accounts/password_reset_subject.txt",
+            subject_template_name="accounts/password_reset_subject.html",
         ),
         name="password_reset",
     ),

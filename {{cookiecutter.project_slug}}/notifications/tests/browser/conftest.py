@@ -139,11 +139,19 @@ def live_url(daphne: Daphne) -> str:
     return daphne.url
 
 
+@pytest.fixture(scope="package")
+def usernames_taken() -> set[str]:
+    return set()
+
+
 @pytest.fixture
-def make_user(server_env: dict[str, str]) -> Callable[[str], str]:
+def make_user(server_env: dict[str, str], usernames_taken: set[str]) -> Callable[[str], str]:
     """Create an ordinary (non-staff) user with PASSWORD; returns the username."""
 
     def create(username: str) -> str:
+        # One database serves the whole package: each test needs users of its own.
+        assert username not in usernames_taken, f"another test of this package made {username!r}"
+        usernames_taken.add(username)
         code = (
             "from django.contrib.auth import get_user_model\n"
             f"get_user_model().objects.create_user({username!r}, password={PASSWORD!r})"
@@ -158,6 +166,21 @@ def make_user(server_env: dict[str, str]) -> Callable[[str], str]:
 def run_command(server_env: dict[str, str]) -> Callable[..., str]:
     """Run `manage.py <args>` in a separate process against the live server's database."""
     return functools.partial(manage, server_env)
+
+
+DELETE_BROADCASTS = """
+from notifications.models import Broadcast
+from notifications.services import NotificationService
+for broadcast in Broadcast.objects.alive():
+    NotificationService.delete_broadcast(broadcast.pk)
+"""
+
+
+@pytest.fixture
+def deletes_its_broadcasts(run_command: Callable[..., str]) -> Iterator[None]:
+    """For a test that broadcasts: every user sees a broadcast, so the tests after it would."""
+    yield
+    run_command("shell", "-c", DELETE_BROADCASTS)
 
 
 @pytest.fixture

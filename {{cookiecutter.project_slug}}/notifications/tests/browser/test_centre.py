@@ -188,8 +188,8 @@ def test_load_more_then_mark_all_read(page, sign_in, make_user, run_command):
     expect(page.locator(".notification.is-unread")).to_have_count(0)
 
 
-# Last in this package: the broadcast reaches every user, and their badges count it.
 def test_groups_broadcasts_links_and_archive(
+    deletes_its_broadcasts,
     new_page, sign_in, make_user, run_command, live_url, check_accessibility, screenshot
 ):
     grace = make_user("grace")
@@ -260,16 +260,13 @@ def test_groups_broadcasts_links_and_archive(
 
 
 BROADCAST_AND_NOTIFICATION = seed("""
-from notifications.models import Broadcast
-for old in Broadcast.objects.alive():
-    NotificationService.delete_broadcast(old.pk)
 NotificationService.create_notification(user, "Your invoice is ready.", title="Invoice")
 NotificationService.broadcast("The office is closed on Friday.", title="Office closed")
 """)
 
 
-# After the test above: it leaves no broadcast behind for the tests that follow.
 def test_mark_all_read_counts_broadcasts_and_a_broadcast_is_archived_per_user(
+    deletes_its_broadcasts,
     new_page, sign_in, make_user, run_command, live_url
 ):
     hedy = make_user("hedy")
@@ -325,8 +322,8 @@ def test_mark_all_read_counts_broadcasts_and_a_broadcast_is_archived_per_user(
     expect(unread_count(other)).to_have_text("0")
 
     # Another user still has both broadcasts in their inbox, unread.
-    ida = make_user("ida")
+    ivy = make_user("ivy")
     theirs = new_page()
-    sign_in(ida, on=theirs)
+    sign_in(ivy, on=theirs)
     expect(theirs.locator('[data-kind="broadcast"].is-unread')).to_have_count(2)
     expect(unread_count(theirs)).to_have_text("2")

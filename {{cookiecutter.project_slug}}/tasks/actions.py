@@ -2,8 +2,11 @@
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from notifications import actions
 from notifications.models import Notification
+from notifications.services import NotificationService
 from notifications.users import User
 from tasks.models import Task
 
@@ -15,11 +18,20 @@ def accept(user: User, notification: Notification) -> dict[str, Any]:
     """Start the task if the user is still its assignee: "To do" becomes "In progress"."""
     from tasks import services
 
-    task = Task.objects.select_for_update().filter(pk=notification.data.get("task_id")).first()
+    # NO KEY: a comment being saved at once checks its task at commit with a KEY SHARE lock,
+    # which FOR UPDATE would block while this transaction waits for that one's stream heads.
+    task = (
+        Task.objects.select_for_update(no_key=True)
+        .filter(pk=notification.data.get("task_id"))
+        .first()
+    )
     if task is None:
-        return {"accepted": False, "message": "The task is gone."}
+        return {"accepted": False, "message": _("The task is gone.")}
     if task.assignee_id != user.pk:
-        return {"accepted": False, "message": "The task is no longer assigned to you."}
+        return {"accepted": False, "message": _("The task is no longer assigned to you.")}
     if task.status == Task.Status.TODO:
+        # The start notifies the creator, and the result event goes to this user: both stream
+        # heads now, in the order every write takes them, so no other write can deadlock this.
+        NotificationService.lock_recipients([user.pk, task.created_by_id])
         services.update_task(task, actor=user, status=Task.Status.IN_PROGRESS)
-    return {"accepted": True, "message": "Accepted", "status": task.status}
+    return {"accepted": True, "message": _("Accepted"), "status": task.status}

@@ -350,6 +350,9 @@ NOTIFICATIONS_WS_SEND_BUFFER_BYTES = env.int("NOTIFICATIONS_WS_SEND_BUFFER_BYTES
 # Unsent bytes past which a socket is closed with 4008 and dropped: pushes to a client that
 # reads nothing. Above NOTIFICATIONS_MAX_REPLAY_BYTES, so that one whole replay fits.
 NOTIFICATIONS_WS_MAX_UNSENT_BYTES = env.int("NOTIFICATIONS_WS_MAX_UNSENT_BYTES", default=2097152)
+# Unsent bytes past which an event stream (Server-Sent Events) is dropped (`manage.py serve`):
+# its client reconnects with Last-Event-ID. Above NOTIFICATIONS_MAX_REPLAY_BYTES too.
+NOTIFICATIONS_SSE_MAX_UNSENT_BYTES = env.int("NOTIFICATIONS_SSE_MAX_UNSENT_BYTES", default=2097152)
 # Seconds between heartbeat frames that carry the newest stream position.
 NOTIFICATIONS_HEARTBEAT_SECONDS = env.int("NOTIFICATIONS_HEARTBEAT_SECONDS", default=25)
 # Largest replay sent to a socket at once, and largest page of `stream/`: a larger backlog

@@ -1,4 +1,4 @@
-"""`manage.py serve`: daphne with this project's WebSocket limits, inbound and outbound."""
+"""`manage.py serve`: daphne with this project's limits on sockets and event streams."""
 
 import logging
 from typing import Any
@@ -67,6 +67,51 @@ class SendBuffer:
         """The connection is gone; nothing to stop."""
 
 
+@implementer(IPushProducer)
+class EventStreamBuffer:
+    """Drops an event stream whose client left more than `limit` bytes unread.
+
+    A twisted transport pauses the response's producer when a write leaves more than its
+    `bufferSize` bytes unsent. An event stream has nothing to pause (the pushes come when they
+    come), so the limit becomes the buffer size and a pause means the client is that far
+    behind: the connection is aborted, and EventSource reconnects with Last-Event-ID and
+    resumes from the database. Without it, twisted keeps every unread byte.
+    """
+
+    def __init__(self, request: WebRequest, limit: int) -> None:
+        self.request = request
+        self.limit = limit
+        self.transport = request.channel.transport
+        self.default_buffer_size = self.transport.bufferSize
+        self.dropped = False
+        self.transport.bufferSize = limit
+        request.registerProducer(self, True)
+
+    def pauseProducing(self) -> None:
+        if not self.dropped:
+            self.dropped = True
+            logger.warning("Event stream dropped: more than %d bytes unread", self.limit)
+            self.transport.abortConnection()
+
+    def resumeProducing(self) -> None:
+        """The client caught up; nothing was paused."""
+
+    def stopProducing(self) -> None:
+        """The connection is gone; nothing to stop."""
+
+    def release(self) -> None:
+        """The stream ended: the connection may carry other responses, with twisted's buffer."""
+        self.request.unregisterProducer()
+        self.transport.bufferSize = self.default_buffer_size
+
+
+def is_event_stream(message: dict[str, Any]) -> bool:
+    return any(
+        name.lower() == b"content-type" and value.startswith(b"text/event-stream")
+        for name, value in message.get("headers", [])
+    )
+
+
 class RawBodyRequest(WebRequest):
     """daphne's request, without twisted's parsing of POSTed forms.
 
@@ -88,7 +133,8 @@ class RawBodyHTTPFactory(HTTPFactory):
 
 
 class BoundedServer(Server):
-    """daphne's server, with a SendBuffer on every WebSocket and the outbound limit lifted."""
+    """daphne's server, with a SendBuffer on every WebSocket and the outbound limit lifted,
+    and an EventStreamBuffer on every event stream."""
 
     def run(self) -> None:
         # Server.run() builds its HTTP factory from the name daphne.server imported.
@@ -105,6 +151,9 @@ class BoundedServer(Server):
             )
 
     async def handle_reply(self, protocol: Any, message: dict[str, Any]) -> None:
+        if isinstance(protocol, WebRequest):
+            await self.handle_http_reply(protocol, message)
+            return
         if not isinstance(protocol, WebSocketProtocol) or message["type"] != "websocket.send":
             await super().handle_reply(protocol, message)
             return
@@ -122,6 +171,20 @@ class BoundedServer(Server):
             protocol.maxMessagePayloadSize = inbound
 
 
+    async def handle_http_reply(self, request: WebRequest, message: dict[str, Any]) -> None:
+        buffer = getattr(request, "event_stream_buffer", None)
+        if buffer is not None and buffer.dropped:
+            return
+        await super().handle_reply(request, message)
+        if message["type"] == "http.response.start" and is_event_stream(message):
+            if request.channel is not None and request.channel.transport is not None:
+                request.event_stream_buffer = EventStreamBuffer(  # type: ignore[attr-defined]
+                    request, settings.NOTIFICATIONS_SSE_MAX_UNSENT_BYTES
+                )
+        elif buffer is not None and not message.get("more_body", False):
+            buffer.release()
+
+
 class BoundedCommandLineInterface(CommandLineInterface):
     server_class = BoundedServer
 
@@ -133,7 +196,8 @@ class Command(BaseCommand):
         "is dropped); that limit applies to what clients send only, not to the server's own "
         "frames. A socket with more than NOTIFICATIONS_WS_SEND_BUFFER_BYTES unsent is not read "
         "until they are sent, and one past NOTIFICATIONS_WS_MAX_UNSENT_BYTES is closed with "
-        f"{CLOSE_TOO_SLOW}. daphne's access log, which would write query strings (tokens, "
+        f"{CLOSE_TOO_SLOW}; an event stream past NOTIFICATIONS_SSE_MAX_UNSENT_BYTES is dropped. "
+        "daphne's access log, which would write query strings (tokens, "
         "tickets), stays off."
     )
 

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import json
+import socket
 from typing import Any
 
 from notifications.tests.live.conftest import PATIENCE
@@ -28,9 +29,23 @@ class LiveEventStream:
 
     @classmethod
     async def open(
-        cls, port: int, token: str, *, last_event_id: str | None = None, query: str = ""
+        cls,
+        port: int,
+        token: str,
+        *,
+        last_event_id: str | None = None,
+        query: str = "",
+        receive_buffer: int | None = None,
     ) -> "LiveEventStream":
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), PATIENCE)
+        """The response's head read; `receive_buffer` sets the kernel's, for a slow client."""
+        sock = None
+        if receive_buffer is not None:
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            sock.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(sock, (HOST, port))
+        connecting = asyncio.open_connection(sock=sock) if sock else asyncio.open_connection(HOST, port)
+        reader, writer = await asyncio.wait_for(connecting, PATIENCE)
         stream = cls(reader, writer)
         lines = [
             f"GET {PATH}{'?' + query if query else ''} HTTP/1.1",

@@ -1,8 +1,9 @@
-"""Clients that do not read their socket, through a real daphne: bounded memory, others unharmed.
+"""Clients that do not read, through a real daphne: bounded memory, others unharmed.
 
 `manage.py serve` stops reading a socket whose unsent bytes pass
 NOTIFICATIONS_WS_SEND_BUFFER_BYTES and closes one past NOTIFICATIONS_WS_MAX_UNSENT_BYTES.
-Without that, the replies to commands from clients that never read pile up in daphne.
+Without that, the replies to commands from clients that never read pile up in daphne. An event
+stream past NOTIFICATIONS_SSE_MAX_UNSENT_BYTES is dropped.
 """
 
 import asyncio
@@ -20,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from notifications import consumers
 from notifications.tests.live.conftest import PATIENCE, Daphne, LiveSocket, manage, manage_async
+from notifications.tests.live.sse_client import LiveEventStream, StreamClosed
 from notifications.tests.servers import HOST, PROJECT_DIR
 
 pytestmark = pytest.mark.live
@@ -101,6 +103,16 @@ async def frames_until_closed(connection: Any) -> int:
             await asyncio.wait_for(connection.recv(), PATIENCE)
             count += 1
     except ConnectionClosed:
+        return count
+
+
+async def created_until_closed(stream: LiveEventStream) -> int:
+    """How many `created` events `stream` still reads before its connection ends."""
+    count = 0
+    try:
+        while True:
+            count += (await stream.next()).get("event") == "created"
+    except StreamClosed:
         return count
 
 
@@ -211,3 +223,34 @@ async def test_a_socket_that_reads_no_pushes_is_closed_and_the_others_get_theirs
     assert "Exception inside application" not in server.log_text()
     await reader.close()
     await other.close()
+
+
+async def test_an_event_stream_that_is_not_read_is_dropped_and_a_reading_one_gets_everything(
+    start_daphne, create_users, live_env
+):
+    token = create_users("sue")["sue"]["token"]
+    server = start_daphne(NOTIFICATIONS_SSE_MAX_UNSENT_BYTES=str(256 * 1024), LOG_LEVEL="WARNING")
+    slow = await LiveEventStream.open(server.port, token, receive_buffer=16 * 1024)
+    assert (await slow.next())["event"] == "ready"
+    reader = await LiveEventStream.open(server.port, token)
+    assert (await reader.next())["event"] == "ready"
+
+    # About 3.5 MB of pushes, far past the limit, to both streams of the same user.
+    pushes = 1500
+    seeding = asyncio.ensure_future(
+        manage_async(live_env, "shell", "-c", script(username="sue", count=pushes) + SEED)
+    )
+    received = 0
+    while received < pushes:
+        received += (await reader.next()).get("event") == "created"
+    await seeding
+
+    # The stream that read nothing got what was sent before its limit, then the connection
+    # ended; the reading one, sent all 3.5 MB, was never near it.
+    got = await created_until_closed(slow)
+    assert 0 < got < pushes
+    log = server.log_text()
+    assert f"Event stream dropped: more than {256 * 1024} bytes unread" in log
+    assert log.count("Event stream dropped") == 1
+    assert "Exception inside application" not in log
+    await reader.close()

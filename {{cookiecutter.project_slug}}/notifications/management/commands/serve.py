@@ -170,7 +170,6 @@ class BoundedServer(Server):
         finally:
             protocol.maxMessagePayloadSize = inbound
 
-
     async def handle_http_reply(self, request: WebRequest, message: dict[str, Any]) -> None:
         buffer = getattr(request, "event_stream_buffer", None)
         if buffer is not None and buffer.dropped:

@@ -44,7 +44,9 @@ class LiveEventStream:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
             sock.setblocking(False)
             await asyncio.get_running_loop().sock_connect(sock, (HOST, port))
-        connecting = asyncio.open_connection(sock=sock) if sock else asyncio.open_connection(HOST, port)
+        connecting = (
+            asyncio.open_connection(sock=sock) if sock else asyncio.open_connection(HOST, port)
+        )
         reader, writer = await asyncio.wait_for(connecting, PATIENCE)
         stream = cls(reader, writer)
         lines = [

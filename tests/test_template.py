@@ -320,11 +320,14 @@ def test_rendered_project_checks_and_suite(tmp_path, request, options, covered_b
     if covered_by_defaults:
         args += [f"--ignore={path}" for path in live_files_the_defaults_cover(project)]
     suite_env = {**env, "NOTIFICATIONS_REQUIRE_SERVICES": "1"}
-    output = run(project, *args, env=suite_env, timeout=1800)
-    summary = output.strip().splitlines()[-1]
-    print(f"{request.node.callspec.id}: {summary}")
-    assert " passed" in summary and "failed" not in summary and "error" not in summary
-    assert_skips_only_for_the_other_database(output, summary, options["database"])
+    # The unit tests on two workers, each with a test database of its own; the live tests one
+    # at a time, as their servers share one database. Together: every test of the suite.
+    for marks, workers in (("not live", ["-n", "2"]), ("live", [])):
+        output = run(project, *args, "-m", marks, *workers, env=suite_env, timeout=1800)
+        summary = output.strip().splitlines()[-1]
+        print(f"{request.node.callspec.id} ({marks}): {summary}")
+        assert " passed" in summary and "failed" not in summary and "error" not in summary
+        assert_skips_only_for_the_other_database(output, summary, options["database"])
 
 
 SKIPPED = re.compile(r"^SKIPPED \[(\d+)\] (\S+?):\d+: (.*)$", re.M)

@@ -2,8 +2,12 @@
 
 from typing import Any
 
+from django.utils import translation
+from django.utils.translation import gettext as _
+
 from notifications import actions
 from notifications.models import Notification
+from notifications.reader.languages import language_of
 from notifications.users import User
 from tasks.models import Task
 
@@ -12,14 +16,22 @@ ACCEPT = "tasks.accept"
 
 @actions.register(ACCEPT)
 def accept(user: User, notification: Notification) -> dict[str, Any]:
-    """Start the task if the user is still its assignee: "To do" becomes "In progress"."""
+    """Start the task if the user is still its assignee: "To do" becomes "In progress".
+
+    The result's message is stored and shown as it is, so it is written in the user's language.
+    """
+    with translation.override(language_of(user.pk)):
+        return _accept(user, notification)
+
+
+def _accept(user: User, notification: Notification) -> dict[str, Any]:
     from tasks import services
 
     task = Task.objects.select_for_update().filter(pk=notification.data.get("task_id")).first()
     if task is None:
-        return {"accepted": False, "message": "The task is gone."}
+        return {"accepted": False, "message": _("The task is gone.")}
     if task.assignee_id != user.pk:
-        return {"accepted": False, "message": "The task is no longer assigned to you."}
+        return {"accepted": False, "message": _("The task is no longer assigned to you.")}
     if task.status == Task.Status.TODO:
         services.update_task(task, actor=user, status=Task.Status.IN_PROGRESS)
-    return {"accepted": True, "message": "Accepted", "status": task.status}
+    return {"accepted": True, "message": _("Accepted"), "status": task.status}

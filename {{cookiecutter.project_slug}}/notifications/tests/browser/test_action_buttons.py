@@ -40,9 +40,10 @@ for task in Task.objects.filter(assignee__username=%(assignee)r).order_by("title
 
 def handler_runs(run_command, assignee: str) -> tuple[int, dict[str, str]]:
     output = run_command("shell", "-c", RUNS % {"assignee": assignee})
-    runs = int(re.search(r"^RUNS=(\d+)$", output, re.MULTILINE).group(1))
+    runs = re.search(r"^RUNS=(\d+)$", output, re.MULTILINE)
+    assert runs is not None, output
     statuses = dict(re.findall(r"^TASK (.+)=(\w+)$", output, re.MULTILINE))
-    return runs, statuses
+    return int(runs.group(1)), statuses
 
 
 def row_of(page, title: str):
@@ -169,8 +170,9 @@ def test_at_390_px_the_buttons_fit_beside_the_rows_menu_and_run_offline_over_res
     # The row keeps one menu; the action button is its own, inside the screen, not under it.
     expect(row.locator("button[data-action]:visible")).to_have_count(1)
     accept_box, more_box = accept.bounding_box(), more.bounding_box()
-    assert accept_box is not None and more_box is not None
-    assert 0 <= accept_box["x"] and accept_box["x"] + accept_box["width"] <= 390
+    assert accept_box is not None
+    assert more_box is not None
+    assert 0 <= accept_box["x"] <= accept_box["x"] + accept_box["width"] <= 390
     assert not boxes_overlap(accept_box, more_box)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     check_accessibility(page, "the centre at 390 px with an action button")

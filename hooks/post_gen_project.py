@@ -7,7 +7,11 @@ from pathlib import Path
 ROOT = Path.cwd()
 
 OPTIONAL_PATHS = {
-    "include_example_domain": ["tasks", "notifications/tests/browser/test_across_browsers.py"],
+    "include_example_domain": [
+        "tasks",
+        "notifications/tests/browser/test_across_browsers.py",
+        "notifications/tests/browser/test_action_buttons.py",
+    ],
     "include_demo_ui": [
         "notifications/pages.py",
         "notifications/static",

@@ -26,6 +26,7 @@ from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from notifications import categories, preferences
@@ -159,15 +160,7 @@ def _build_digest(
     )
     centre_url = settings.NOTIFICATIONS_CENTRE_URL
     context: dict[str, Any] = {
-        "items": [
-            {
-                "title": row.title,
-                "message": row.message,
-                "category": _label(row.category),
-                "url": item_url(row, centre_url),
-            }
-            for row in listed
-        ],
+        "items": [_item(row, centre_url) for row in listed],
         "left_out": len(notifications) - len(listed),
         "total": len(notifications),
         "centre_url": centre_url,
@@ -225,14 +218,55 @@ def read_unsubscribe_token(token: str) -> tuple[int, list[str]]:
     return user_id, [name for name in names if isinstance(name, str)]
 
 
+def _item(row: Notification, centre_url: str) -> dict[str, Any]:
+    url = item_url(row, centre_url)
+    return {
+        "title": row.title,
+        "message": row.message,
+        "category": _label(row.category),
+        "url": url,
+        "actions": item_actions(row, url),
+        "action_done": _action_done(row),
+    }
+
+
+def item_actions(notification: Notification, item_link: str | None) -> list[dict[str, str]]:
+    """The item's action buttons as links: a url action to its url; a server action, which an
+    email cannot run, to the item itself (`item_link`: its row in the centre, or its url), and
+    left out when the item links nowhere. None once a server action has run."""
+    actions = notification.actions if isinstance(notification.actions, list) else []
+    if _action_done(notification) is not None:
+        return []
+    links = []
+    for action in actions:
+        url = _absolute(action["url"]) if "url" in action else item_link
+        if url:
+            links.append({"label": action["label"], "style": action["style"], "url": url})
+    return links
+
+
+def _action_done(notification: Notification) -> str | None:
+    """What the first server action that ran said (its result's `message`), if one ran."""
+    results = notification.action_results if isinstance(notification.action_results, dict) else {}
+    if not results:
+        return None
+    first = results[min(results)]
+    result = first.get("result") if isinstance(first, dict) else None
+    message = result.get("message") if isinstance(result, dict) else None
+    return message if isinstance(message, str) and message else str(_("Done"))
+
+
 def item_url(notification: Notification, centre_url: str) -> str | None:
     """The centre's row of the item (#notification-<id>), else the item's own link, if any."""
     if centre_url:
         return f"{centre_url}#notification-{notification.pk}"
     url = notification_url(notification)
-    if url is None or url.startswith(("https://", "http://")):
-        return url
-    return absolute_url(url)
+    return None if url is None else _absolute(url)
+
+
+def _absolute(url: str) -> str:
+    """A path made absolute on SITE_URL; an http(s) URL as it is."""
+    return url if url.startswith(("https://", "http://")) else absolute_url(url)
 
 
 def absolute_url(path: str) -> str:

@@ -2,10 +2,12 @@
 
 from typing import Any
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from notifications import actions
 from notifications.models import Notification
+from notifications.reader.languages import language_of
 from notifications.services import NotificationService
 from notifications.users import User
 from tasks.models import Task
@@ -15,7 +17,15 @@ ACCEPT = "tasks.accept"
 
 @actions.register(ACCEPT)
 def accept(user: User, notification: Notification) -> dict[str, Any]:
-    """Start the task if the user is still its assignee: "To do" becomes "In progress"."""
+    """Start the task if the user is still its assignee: "To do" becomes "In progress".
+
+    The result's message is stored and shown as it is, so it is written in the user's language.
+    """
+    with translation.override(language_of(user.pk)):
+        return _accept(user, notification)
+
+
+def _accept(user: User, notification: Notification) -> dict[str, Any]:
     from tasks import services
 
     # NO KEY: a comment being saved at once checks its task at commit with a KEY SHARE lock,

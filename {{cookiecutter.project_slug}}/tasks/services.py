@@ -157,7 +157,7 @@ def notify_task_saved(task: Task, *, created: bool, before: TaskState | None) ->
             actor=actor,
             target=task,
             data={"task_id": task.pk},
-            actions=[{"label": "Accept", "style": "primary", "action": ACCEPT}],
+            actions=[{"label": _("Accept"), "style": "primary", "action": ACCEPT}],
         )
         notified.add(task.assignee_id)
 
@@ -277,7 +277,8 @@ def _notify(
                 target=target,
                 data={"kind": kind, **data},
                 group_key=group_key,
-                actions=actions,
+                # Button labels in the recipient's language too: they are stored as text.
+                actions=[{**action, "label": str(action["label"])} for action in actions or []],
             )
 
 

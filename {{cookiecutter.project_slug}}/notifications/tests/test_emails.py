@@ -13,6 +13,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from http import HTTPStatus
 from io import StringIO
+from typing import Any
 from unittest import mock
 from urllib.parse import urlsplit
 
@@ -25,7 +26,7 @@ from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
-from notifications import categories, emails, preferences
+from notifications import actions, categories, emails, preferences
 from notifications.models import Notification, NotificationPreference
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory
@@ -151,6 +152,66 @@ def test_without_a_centre_items_link_where_they_lead_or_nowhere(user, mailbox, s
     assert "…and 3 more." in html
     hrefs = html.count('href="')
     assert hrefs == 3, "two items and the unsubscribe link, nothing else"
+
+
+@actions.register("tests.email_accept")
+def accept(user: Any, notification: Notification) -> dict[str, Any]:
+    return {"message": "Accepted"}
+
+
+BUTTONS = [
+    {"label": "Accept", "style": "primary", "action": "tests.email_accept"},
+    {"label": "Open task", "style": "secondary", "url": "/tasks/7/"},
+]
+
+
+def test_actions_are_links_and_a_server_action_links_to_its_item(user, mailbox):
+    waiting = NotificationService.create_notification(
+        user, "Review this", category="payment", actions=BUTTONS
+    )
+    done = NotificationService.create_notification(
+        user, "Reviewed", category="payment", actions=BUTTONS
+    )
+    NotificationService.run_action(done.pk, user, 0)
+    age()
+
+    send()
+
+    [message] = mailbox.messages
+    text, html = parts(message)
+    row = f"https://app.example.com/#notification-{waiting.pk}"
+    # An email cannot run the handler: its button opens the item, where the centre can.
+    assert f"Accept: {row}\r\n" in text
+    assert "Open task: https://app.example.com/tasks/7/\r\n" in text
+    assert f'<a href="{row}" style="display: inline-block;' in html
+    assert 'background: #1d4ed8; color: #ffffff;">Accept</a>' in html
+    assert 'background: #ffffff; color: #1d4ed8;">Open task</a>' in html
+    # The one that ran shows its result instead of buttons.
+    assert "✓ Accepted" in text
+    assert "✓ Accepted" in html
+    assert text.count("Open task:") == 1
+    assert html.count(">Open task</a>") == 1
+
+
+def test_without_a_centre_a_server_action_of_an_item_that_links_nowhere_is_left_out(
+    user, mailbox, settings
+):
+    settings.NOTIFICATIONS_CENTRE_URL = ""
+    NotificationService.create_notification(
+        user, "Nowhere", category="payment", actions=BUTTONS[:1]
+    )
+    NotificationService.create_notification(
+        user, "Somewhere", category="payment", actions=BUTTONS[:1], data={"url": "/tasks/8/"}
+    )
+    age()
+
+    send()
+
+    [message] = mailbox.messages
+    text, html = parts(message)
+    assert text.count("Accept:") == 1
+    assert "Accept: https://app.example.com/tasks/8/\r\n" in text
+    assert html.count(">Accept</a>") == 1
 
 
 def test_a_second_run_sends_nothing(user, mailbox):

@@ -4,6 +4,7 @@ import pytest
 
 from notifications.models import Notification
 from notifications.reader import profile
+from notifications.services import NotificationService
 from tasks import services
 from tasks.models import Task
 from tasks.tests.factories import TaskFactory, UserFactory
@@ -44,3 +45,14 @@ def test_a_user_who_chose_nothing_gets_their_browsers_language(user, other_user)
     profile.update(other_user, {"language": "en"})
     services.add_comment(task, actor=user, body="@bob see above")
     assert titles(other_user)[-1] == "alice mentioned you on Fix login"
+
+
+def test_the_accept_button_and_its_result_are_in_the_assignees_language(user, other_user):
+    profile.update(other_user, {"language": "fr"})
+    services.create_task(actor=user, title="Write docs", assignee=other_user)
+    notification = Notification.objects.get(recipient=other_user)
+    assert [action["label"] for action in notification.actions] == ["Accepter"]
+
+    done = NotificationService.run_action(notification.pk, other_user, 0)
+
+    assert done["result"]["message"] == "Acceptée"

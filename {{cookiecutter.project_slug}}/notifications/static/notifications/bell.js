@@ -3,6 +3,7 @@
  * then kept live), and a dropdown of the latest items that marks them seen when it opens; a
  * click on an item marks it read. Loaded as a module by the tag; no dependencies.
  */
+import { actionButtons, applyActionDone, pressAction, runActionUrl } from "./actions.js";
 import { NotificationClient } from "./notifications.js";
 import { heading, initial, keepTimesFresh, levelBadge, safeUrl, setTime } from "./render.js";
 import { customUntil, snoozeMenu, snoozeUntil, snoozeUrl } from "./snooze.js";
@@ -48,6 +49,7 @@ class Bell {
     });
     keepTimesFresh(this.list);
     this.list.addEventListener("click", (event) => this.snoozeClick(event));
+    this.list.addEventListener("click", (event) => this.actionClick(event));
   }
 
   isOpen() {
@@ -75,9 +77,10 @@ class Bell {
     send(this.urls.markSeenUrl, this.urls.csrfToken, "POST", { up_to: newest }).catch(() => {});
   }
 
-  /** An unread item is marked read before its link is followed, as in the centre. */
+  /** An unread item is marked read before its link (or a link action) is followed, as in
+   * the centre. */
   async follow(event) {
-    const link = event.target.closest(".notification-bell__link");
+    const link = event.target.closest(".notification-bell__link, a[data-action-link]");
     const item = link?.closest(".notification-bell__item.is-unread");
     if (!item) return;
     const newTab = event.ctrlKey || event.metaKey || event.shiftKey || event.button === 1;
@@ -116,6 +119,8 @@ class Bell {
     const text = document.createElement("span");
     text.className = "notification-bell__text";
     text.append(link, meta);
+    const buttons = actionButtons(notification, heading(notification));
+    if (buttons) text.append(buttons);
     item.append(avatar, text, snoozeMenu(heading(notification), "snooze notification-bell__snooze"));
     return item;
   }
@@ -136,6 +141,18 @@ class Bell {
     send(url, this.urls.csrfToken, "POST", { until: until.toISOString() })
       .then(() => item.remove())
       .catch(() => {});
+  }
+
+  /** A server action's button: run once, its result in place of the buttons. */
+  actionClick(event) {
+    const button = event.target.closest("button[data-run-action]");
+    if (!button) return;
+    pressAction(button, {
+      client: this.client,
+      viaRest: (id, index) =>
+        send(runActionUrl(this.urls.listUrl, id, index), this.urls.csrfToken, "POST"),
+      onError: (error) => console.error(error),
+    });
   }
 
   showCount() {
@@ -179,6 +196,8 @@ class Bell {
       for (const id of payload.ids ?? []) this.list.querySelector(`[data-id="${id}"]`)?.remove();
     });
     client.on("unsnoozed", arrive);
+    // Run in another tab or here: the result replaces the buttons.
+    client.on("action_done", (payload) => applyActionDone(this.list, payload));
     client.start();
     this.client = client;
   }

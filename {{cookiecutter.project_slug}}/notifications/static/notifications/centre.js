@@ -4,6 +4,7 @@
  * Every piece of notification text goes through textContent, never innerHTML: a message
  * holding markup shows as text.
  */
+import { actionButtons, applyActionDone, pressAction, runActionUrl } from "./actions.js";
 import { format, gettext, localized } from "./i18n.js";
 import { NotificationClient } from "./notifications.js";
 import { api, withQuery } from "./rest.js";
@@ -54,8 +55,8 @@ const EMPTY_TEXT = {
     gettext("Archive a notification from the Inbox to keep it out of the way; it waits here."),
   ],
   snoozed: [
-    "Nothing snoozed",
-    "Snooze a notification to put it away until later; it comes back unread at that time.",
+    gettext("Nothing snoozed"),
+    gettext("Snooze a notification to put it away until later; it comes back unread at that time."),
   ],
 };
 // Tabs that are not the inbox: no broadcasts, nothing marked seen, no "Archive all".
@@ -71,6 +72,8 @@ let newestShown = 0;
 let pendingBroadcasts = [];
 let seenTimer = null;
 let countdownTimer = null;
+// The page's NotificationClient (main() starts it): server actions run over its socket.
+let client = null;
 // Deleted here, the request held back while their Undo toast is up: id -> send it now.
 const pendingDeletes = new Map();
 
@@ -230,6 +233,8 @@ function render(notification) {
   item.id = `notification-${notification.id}`;
   if (notification.group_count > 1) item.dataset.groupCount = notification.group_count;
   setLink(item, safeUrl(notification.url));
+  const buttons = actionButtons(notification, title);
+  if (buttons) item.querySelector(".notification__meta").before(buttons);
   const actions = item.querySelector(".notification__actions");
   if (notification.archived_at) {
     actions.append(button("unarchive", gettext("Move to inbox"), title));
@@ -296,7 +301,7 @@ function addMenuButton(item, title) {
   more.className = "notification__more";
   more.dataset.action = "menu";
   more.textContent = "⋯";
-  more.setAttribute("aria-label", `Actions: ${title}`);
+  more.setAttribute("aria-label", named(gettext("Actions"), title));
   more.setAttribute("aria-expanded", "false");
   more.setAttribute("aria-controls", actions.id);
   actions.before(more);
@@ -329,6 +334,11 @@ function setLink(item, url) {
   link.replaceWith(replacement);
 }
 
+/** "Archive: <title>": a control's accessible name says which item it acts on. */
+function named(text, title) {
+  return format(gettext("%(action)s: %(title)s"), { action: text, title });
+}
+
 function button(action, text, title, extra = "") {
   const element = document.createElement("button");
   element.type = "button";
@@ -337,7 +347,7 @@ function button(action, text, title, extra = "") {
   element.textContent = text;
   // The visible word is short; a screen reader hears which item it acts on.
   element.dataset.for = title;
-  if (text) element.setAttribute("aria-label", `${text}: ${title}`);
+  if (text) element.setAttribute("aria-label", named(text, title));
   return element;
 }
 
@@ -348,7 +358,7 @@ function setRead(item, isRead) {
   const readText = item.dataset.kind === "broadcast" ? gettext("Read") : gettext("Mark unread");
   const text = isRead ? readText : gettext("Mark read");
   toggle.textContent = text;
-  toggle.setAttribute("aria-label", `${text}: ${toggle.dataset.for}`);
+  toggle.setAttribute("aria-label", named(text, toggle.dataset.for));
   toggle.dataset.read = isRead ? "true" : "false";
   // A broadcast cannot be marked unread again.
   toggle.disabled = isRead && item.dataset.kind === "broadcast";
@@ -508,6 +518,9 @@ function applyEvent(payload, frame) {
     case "unsnoozed":
       applySnoozeEvent(payload, frame);
       break;
+    case "action_done":
+      applyActionDone(list, payload);
+      break;
     case "broadcast":
       broadcastUnread += 1;
       upsertBroadcast({ ...payload.broadcast, is_read: false });
@@ -614,7 +627,7 @@ function snoozeClick(item, control) {
   menu.open = false;
   api(snoozeUrl(urls.listUrl, id), { method: "POST", body: { until: until.toISOString() } })
     .then(() => remove(item.dataset.key))
-    .catch((error) => toasts.error("Could not snooze", error.message));
+    .catch((error) => toasts.error(gettext("Could not snooze"), error.message));
   return true;
 }
 
@@ -649,7 +662,16 @@ function markRead(item, { keepalive = false } = {}) {
 list.addEventListener("click", (event) => {
   const item = event.target.closest("[data-key]");
   if (!item) return;
-  const link = event.target.closest(".notification__link");
+  const run = event.target.closest("button[data-run-action]");
+  if (run) {
+    pressAction(run, {
+      client,
+      viaRest: (id, index) => api(runActionUrl(urls.listUrl, id, index), { method: "POST" }),
+      onError: (error) => console.error(error),
+    });
+    return;
+  }
+  const link = event.target.closest(".notification__link, a[data-action-link]");
   if (link) {
     openItem(item, link, event);
     return;
@@ -711,12 +733,12 @@ function deleteWithUndo(item) {
   const send = () => {
     pendingDeletes.delete(id);
     api(itemUrl(id), { method: "DELETE", keepalive: true }).catch((error) => {
-      toasts.error("Something went wrong", error.message);
+      toasts.error(gettext("Something went wrong"), error.message);
       reload().catch(showLoadError);
     });
   };
   pendingDeletes.set(id, send);
-  toasts.undoable(`Deleted: ${title}`, {
+  toasts.undoable(format(gettext("Deleted: %(title)s"), { title }), {
     onDone: () => pendingDeletes.has(id) && send(),
     onUndo: () => {
       pendingDeletes.delete(id);
@@ -795,7 +817,7 @@ function showLoadError(error) {
 function main() {
   keepTimesFresh(list);
   document.addEventListener("visibilitychange", markSeenSoon);
-  const client = new NotificationClient({
+  client = new NotificationClient({
     url: urls.socketUrl,
     ticketUrl: urls.ticketUrl,
     heartbeatSeconds: Number(urls.heartbeatSeconds) || 25,

@@ -35,7 +35,21 @@ export interface Notification {
   /** Up to two buttons: a link (`url`) or a server action run with runAction(). */
   actions: NotificationAction[];
   /** The results of server actions already run, by index ("0", "1"). */
-  action_results: Record<string, { result: Record<string, unknown>; done_at: string }>;
+  action_results: Record<string, StoredActionResult>;
+}
+
+/** What a server action's handler returned, stored on the notification when it ran. */
+export interface StoredActionResult {
+  /** The handler's JSON object; the demo UI shows its `message` in place of the buttons. */
+  result: Record<string, unknown>;
+  done_at: string;
+}
+
+/** The reply of runAction() and of POST notifications/user/actions/<id>/<index>/. */
+export interface ActionResult extends StoredActionResult {
+  index: number;
+  /** False when an earlier run (another click, tab or device) did it: the handler ran once. */
+  ran: boolean;
 }
 
 export type NotificationAction = {
@@ -286,16 +300,7 @@ export class NotificationClient {
   runAction(
     id: number,
     index: number,
-  ): Promise<
-    Frame<
-      ReplyPayload & {
-        index: number;
-        result: Record<string, unknown>;
-        done_at: string;
-        ran: boolean;
-      }
-    >
-  >;
+  ): Promise<Frame<ReplyPayload & ActionResult>>;
   /** Back to the inbox now, read or unread as it was. */
   unsnooze(id: number): Promise<Frame<ReplyPayload & { id: number; counts: Counts }>>;
   /** Moves a broadcast to this user's archive, and marks it read. */

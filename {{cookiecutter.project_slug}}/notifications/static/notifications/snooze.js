@@ -1,12 +1,14 @@
+import { format, gettext } from "./i18n.js";
+
 /**
  * The snooze menu of the centre and the bell: one hour, tomorrow 9:00, or a time of the user's
  * choosing, each in the browser's time zone (Intl's), sent to the server as an absolute time.
  */
 
 const CHOICES = {
-  hour: { label: "1 hour", until: (now) => new Date(now.getTime() + 60 * 60 * 1000) },
+  hour: { label: gettext("1 hour"), until: (now) => new Date(now.getTime() + 60 * 60 * 1000) },
   tomorrow: {
-    label: "Tomorrow 9:00",
+    label: gettext("Tomorrow 9:00"),
     // Local calendar arithmetic: 9:00 on the next day, whatever the day's length (DST).
     until: (now) => new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, 9, 0, 0, 0),
   },
@@ -41,7 +43,7 @@ export function snoozedText(until) {
     hour: "2-digit",
     minute: "2-digit",
   });
-  return `Snoozed until ${when}`;
+  return format(gettext("Snoozed until %(time)s"), { time: when });
 }
 
 /**
@@ -53,8 +55,8 @@ export function snoozeMenu(title, className = "snooze") {
   menu.className = className;
   const summary = document.createElement("summary");
   summary.className = "button";
-  summary.textContent = "Snooze";
-  summary.setAttribute("aria-label", `Snooze: ${title}`);
+  summary.textContent = gettext("Snooze");
+  summary.setAttribute("aria-label", format(gettext("Snooze: %(title)s"), { title }));
   const options = document.createElement("div");
   options.className = "snooze__menu";
   for (const [choice, { label }] of Object.entries(CHOICES)) {
@@ -68,7 +70,7 @@ export function snoozeMenu(title, className = "snooze") {
   }
   const field = document.createElement("label");
   field.className = "snooze__field";
-  field.textContent = "Until ";
+  field.textContent = `${gettext("Until")} `;
   const input = document.createElement("input");
   input.type = "datetime-local";
   input.className = "snooze__custom";
@@ -78,7 +80,7 @@ export function snoozeMenu(title, className = "snooze") {
   custom.type = "button";
   custom.className = "button";
   custom.dataset.action = "snooze-custom";
-  custom.textContent = "Snooze until then";
+  custom.textContent = gettext("Snooze until then");
   options.append(field, custom);
   menu.append(summary, options);
   return menu;

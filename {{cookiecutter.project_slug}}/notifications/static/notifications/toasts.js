@@ -77,8 +77,8 @@ export class Toasts {
     const undo = document.createElement("button");
     undo.type = "button";
     undo.className = "toast__undo";
-    undo.textContent = "Undo";
-    undo.setAttribute("aria-label", `Undo: ${text}`);
+    undo.textContent = gettext("Undo");
+    undo.setAttribute("aria-label", format(gettext("Undo: %(action)s"), { action: text }));
     undo.addEventListener("click", () => {
       element.onClose = null;
       this.dismiss(element);
@@ -87,7 +87,17 @@ export class Toasts {
     element.onClose = onDone;
     element.append(label, undo);
     this.add(element, milliseconds);
-    this.announce(`${text}. Undo is available for ${Math.round(milliseconds / 1000)} seconds.`);
+    const seconds = Math.round(milliseconds / 1000);
+    this.announce(
+      format(
+        ngettext(
+          "%(action)s. Undo is available for %(seconds)s second.",
+          "%(action)s. Undo is available for %(seconds)s seconds.",
+          seconds,
+        ),
+        { action: text, seconds },
+      ),
+    );
     return element;
   }
 

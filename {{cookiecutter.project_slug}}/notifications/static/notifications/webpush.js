@@ -3,6 +3,7 @@
  * push handler shows each notification) and, where the page has a [data-push-toggle] button,
  * subscribes this browser through notifications/push/subscribe/ or unsubscribes it.
  */
+import { gettext } from "./i18n.js";
 import { api } from "./rest.js";
 
 const WORKER = "/service-worker.js";
@@ -31,7 +32,9 @@ export async function startPush(root) {
   const show = async () => {
     const subscribed = Boolean(await registration.pushManager.getSubscription());
     button.hidden = false;
-    button.textContent = subscribed ? "Turn off push notifications" : "Turn on push notifications";
+    button.textContent = subscribed
+      ? gettext("Turn off push notifications")
+      : gettext("Turn on push notifications");
     button.setAttribute("aria-pressed", String(subscribed));
   };
   button.addEventListener("click", async () => {

@@ -4,6 +4,7 @@
  */
 import {
   NotificationClient,
+  type ActionResult,
   type Actor,
   type Broadcast,
   type ClientEvents,
@@ -22,6 +23,7 @@ import {
   type ReplyPayload,
   type Role,
   type StateDetail,
+  type StoredActionResult,
   type StreamEvent,
   type SyncedPayload,
 } from "./notifications.js";
@@ -267,6 +269,14 @@ async function snoozing(): Promise<void> {
   const button = page.payload.notifications[0]?.actions[0];
   const target: string | undefined = button?.url ?? button?.action;
   console.log(ran, done.payload.result, target, button?.style === "primary");
+  const reply: ActionResult = done.payload;
+  const stored: StoredActionResult | undefined =
+    page.payload.notifications[0]?.action_results[String(reply.index)];
+  const onDone: Listener<"action_done"> = (payload) => {
+    console.log(payload.ids, payload.index, payload.result?.message, payload.done_at);
+  };
+  client.on("action_done", onDone);
+  console.log(stored?.done_at);
 }
 
 // Mistakes the declarations must refuse.

@@ -29,6 +29,9 @@ TEMPLATED_LINES = (
     'source = { editable = "." }\n',
 )
 DEMO_UI = 'cookiecutter.include_demo_ui == "y"'
+# The lock stays on the LTS for every Python, though the pyproject also allows the newest Django
+# (Python 3.12+ only): with a bare --upgrade, uv would fork it per Python version.
+LTS_DJANGO = "django<5.3"
 
 
 def locked(output_dir: Path, demo_ui: str, seed: Path | None, upgrade: bool) -> str:
@@ -46,7 +49,7 @@ def locked(output_dir: Path, demo_ui: str, seed: Path | None, upgrade: bool) -> 
         upgrade = True
     args = [str(UV), "lock", "--quiet", "--python-preference", "only-system"]
     if upgrade:
-        args.append("--upgrade")
+        args += ["--upgrade", "--upgrade-package", LTS_DJANGO]
     subprocess.run(args, cwd=project, check=True)
     return (project / "uv.lock").read_text()
 

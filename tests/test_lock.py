@@ -2,13 +2,14 @@
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import render
+from tests.conftest import TEMPLATE, render
 from tests.option_sets import ALL_SETS, set_id
 
 UV = Path(sys.executable).parent / "uv"
@@ -46,3 +47,11 @@ def test_uv_lock_is_in_sync_with_every_rendered_pyproject(tmp_path):
             "template root and commit {{cookiecutter.project_slug}}/uv.lock.\n\n"
             + "\n\n".join(failures)
         )
+
+
+def test_the_lock_installs_django_5_2_lts_on_every_python():
+    # The pyproject also allows Django 6.1 (Python 3.12+); the shipped default stays the LTS.
+    lock = (TEMPLATE / "{{cookiecutter.project_slug}}" / "uv.lock").read_text()
+    versions = re.findall(r'^name = "django"\nversion = "([^"]+)"$', lock, re.M)
+    assert len(versions) == 1, f"one Django for every Python, not {versions}"
+    assert versions[0].startswith("5.2."), versions

@@ -13,6 +13,8 @@ import environ
 from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from config.mail import mail_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -184,14 +186,8 @@ AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 # ------------------------------------------------------------------------------
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
 # Unset: messages are printed to the console. Production: smtp+tls://user:password@host:587
-EMAIL = env.email_url("EMAIL_URL", default="consolemail://")
-EMAIL_BACKEND = EMAIL["EMAIL_BACKEND"]
-EMAIL_HOST = EMAIL["EMAIL_HOST"] or "localhost"
-EMAIL_PORT = EMAIL["EMAIL_PORT"] or 25
-EMAIL_HOST_USER = EMAIL["EMAIL_HOST_USER"] or ""
-EMAIL_HOST_PASSWORD = EMAIL["EMAIL_HOST_PASSWORD"] or ""
-EMAIL_USE_TLS = EMAIL.get("EMAIL_USE_TLS", False)
-EMAIL_USE_SSL = EMAIL.get("EMAIL_USE_SSL", False)
+# Django 6.1 reads it as MAILERS["default"], 5.2 as EMAIL_BACKEND, EMAIL_HOST... (config/mail.py).
+globals().update(mail_settings(env.str("EMAIL_URL", default="consolemail://")))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="notifications@localhost")
 
 # I18N / STATIC

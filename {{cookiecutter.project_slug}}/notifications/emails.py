@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import django
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.core import signing
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core import mail, signing
+from django.core.mail import EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import DatabaseError, connection, transaction
 from django.template.loader import render_to_string
@@ -85,7 +86,7 @@ def send_digests(
     user_ids = [user_id for user_id in user_ids if user_id not in quiet]
     sent = failed = 0
     try:
-        with mailer or get_connection() as open_mailer:
+        with mailer or default_mailer() as open_mailer:
             for user_id in user_ids:
                 try:
                     sent += send_digest(user_id, due, open_mailer)
@@ -99,6 +100,13 @@ def send_digests(
         logger.exception("The mail server could not be reached; the digests wait.")
         failed = len(user_ids) - sent
     return DigestRun(sent=sent, failed=failed, waiting=len(quiet))
+
+
+def default_mailer() -> BaseEmailBackend:
+    """MAILERS["default"] on Django 6.1 and later, which deprecate get_connection()."""
+    if django.VERSION >= (6, 1):
+        return mail.mailers.default
+    return mail.get_connection()
 
 
 def send_digest(user_id: int, due: NotificationQuerySet, mailer: BaseEmailBackend) -> int:
@@ -115,8 +123,7 @@ def send_digest(user_id: int, due: NotificationQuerySet, mailer: BaseEmailBacken
         if not claimed:
             return 0
         message = build_digest(claimed[0].recipient, claimed)
-        message.connection = mailer
-        message.send()
+        mailer.send_messages([message])
         Notification.objects.filter(pk__in=[row.pk for row in claimed]).update(
             emailed_at=timezone.now()
         )

@@ -755,7 +755,7 @@ def end_sockets(user_id: int, *, reason: str, session_key: str | None = None) ->
 
 def session_tag(session_key: str) -> str:
     """Names a session in an event without revealing its key, which is a credential."""
-    return salted_hmac("notifications.session", session_key).hexdigest()[:32]
+    return salted_hmac("notifications.session", session_key, algorithm="sha256").hexdigest()[:32]
 
 
 def prune_events(*, older_than: datetime) -> int:

@@ -26,6 +26,7 @@ from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
+from config.mail import mail_settings
 from notifications import actions, categories, emails, preferences
 from notifications.models import Notification, NotificationPreference
 from notifications.services import NotificationService
@@ -61,15 +62,18 @@ def mailbox(settings) -> Iterator[Mailbox]:
     handler = Mailbox()
     controller = Controller(handler, hostname=HOST, port=free_port())
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = HOST, controller.port
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    use_mail_url(settings, f"smtp://{HOST}:{controller.port}")
     settings.DEFAULT_FROM_EMAIL = "alerts@example.com"
     settings.SITE_URL = "https://app.example.com"
     settings.NOTIFICATIONS_CENTRE_URL = "https://app.example.com/"
     yield handler
     controller.stop()
+
+
+def use_mail_url(settings, url: str) -> None:
+    """Point the default mailer at `url`, as EMAIL_URL would."""
+    for name, value in mail_settings(url).items():
+        setattr(settings, name, value)
 
 
 def age(minutes: int = 20) -> None:
@@ -282,8 +286,7 @@ def test_a_user_without_an_address_is_skipped(mailbox):
 
 
 def test_an_unreachable_mail_server_keeps_the_rows_due(user, settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = HOST, free_port(), 5
+    use_mail_url(settings, f"smtp://{HOST}:{free_port()}?timeout=5")
     NotificationService.create_notification(user, "Invoice paid", category="payment")
     age()
 

@@ -83,7 +83,6 @@ def test_a_plain_broadcast_is_stored_as_written(api_client):
 
 
 def test_a_digest_is_written_in_its_recipients_language(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # With a centre to link to, whether or not this project ships one.
     settings.NOTIFICATIONS_CENTRE_URL = "https://notify.example.com/"
     french = UserFactory(username="amelie")

@@ -126,7 +126,8 @@ def test_defaults_suite_on_python(tmp_path, minor):
     venv_python = str(venv / "bin/python")
     if django is not None:
         deploy_check(project, venv_python, env)
-    pytest_args = ["-q", "-p", "no:cacheprovider", "-m", "not live and not browser"]
+    # Two workers (pytest-xdist, in the lock's dev extra), each with a test database of its own.
+    pytest_args = ["-q", "-p", "no:cacheprovider", "-m", "not live and not browser", "-n", "2"]
     result = subprocess.run(
         [venv_python, "-m", "pytest", *pytest_args],
         cwd=project,

@@ -2,6 +2,7 @@
 
 import glob
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -121,3 +122,18 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("Container image")
         for line in image.TIMINGS:
             terminalreporter.write_line(line)
+
+
+PYTEST_COUNTS = re.compile(
+    r"^=*\s*(\d+ (?:passed|failed|skipped|deselected|errors?|warnings?|xfailed|xpassed)\b.*"
+    r" in [\d.]+s\b.*?)\s*=*$",
+    re.M,
+)
+
+
+def pytest_summary(output: str) -> str:
+    """A pytest run's counts line ("12 passed, 1 skipped in 3.10s"): the last one in `output`,
+    wherever the run's logging put other lines after it."""
+    found = PYTEST_COUNTS.findall(output)
+    assert found, f"no pytest summary in:\n{output[-3000:]}"
+    return found[-1]

@@ -131,7 +131,7 @@ PYTEST_COUNTS = re.compile(
 )
 
 
-def pytest_summary(output: str) -> str:
+def counts_line(output: str) -> str:
     """A pytest run's counts line ("12 passed, 1 skipped in 3.10s"): the last one in `output`,
     wherever the run's logging put other lines after it."""
     found = PYTEST_COUNTS.findall(output)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REQUIRE_SERVICES, pytest_summary, render
+from tests.conftest import REQUIRE_SERVICES, counts_line, render
 from tests.images import CACHE_DIR
 
 SUPPORTED = ("3.11", "3.12", "3.13")
@@ -137,7 +137,7 @@ def test_defaults_suite_on_python(tmp_path, minor):
         timeout=1200,
     )
     output = result.stdout + result.stderr
-    summary = pytest_summary(output)
+    summary = counts_line(output)
     assert result.returncode == 0, f"suite on {python} failed:\n{output[-6000:]}"
     if django is not None:
         deprecations = projects_deprecations(output, project)

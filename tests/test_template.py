@@ -18,7 +18,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from tests.conftest import create_database, free_port, pytest_summary, render
+from tests.conftest import counts_line, create_database, free_port, render
 from tests.golden import assert_matches_golden
 from tests.option_sets import ALL_SETS, set_id
 
@@ -324,7 +324,7 @@ def test_rendered_project_checks_and_suite(tmp_path, request, options, covered_b
     # at a time, as their servers share one database. Together: every test of the suite.
     for marks, workers in (("not live", ["-n", "2"]), ("live", [])):
         output = run(project, *args, "-m", marks, *workers, env=suite_env, timeout=1800)
-        summary = pytest_summary(output)
+        summary = counts_line(output)
         print(f"{request.node.callspec.id} ({marks}): {summary}")
         assert " passed" in summary and "failed" not in summary and "error" not in summary
         assert_skips_only_for_the_other_database(output, summary, options["database"])

@@ -16,10 +16,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from rest_framework import serializers as drf
 
-from notifications import categories, events, positions, selectors
-from notifications.auth import AUTH_ERROR, AUTH_METHOD, AUTH_UNAVAILABLE, EXPIRES_AT
+from notifications import categories, selectors
 from notifications.models import Broadcast, Notification
-from notifications.ordering import HeldEvents
 from notifications.serializers import (
     ArchiveCommand,
     EmptyCommand,
@@ -38,8 +36,12 @@ from notifications.serializers import (
     frame,
     reply_frame,
 )
-from notifications.services import NotificationService, session_tag
-from notifications.streams import InvalidPosition, Position
+from notifications.services import NotificationService
+from notifications.stream import beats, events
+from notifications.stream.events import session_tag
+from notifications.stream.ordering import HeldEvents
+from notifications.stream.positions import InvalidPosition, Position
+from notifications.websocket.auth import AUTH_ERROR, AUTH_METHOD, AUTH_UNAVAILABLE, EXPIRES_AT
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +177,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.refuse(self.scope.get(AUTH_ERROR, "Authentication required."))
             return
-        stream = positions.for_this_loop()
+        stream = beats.for_this_loop()
         if stream.sockets_of(user.pk) >= settings.NOTIFICATIONS_MAX_SOCKETS_PER_USER:
             await self.accept()
             limit = settings.NOTIFICATIONS_MAX_SOCKETS_PER_USER
@@ -220,7 +222,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
 
     async def start_stream(self) -> None:
         """The ready frame, then the replay from `?since=`, then the live events held meanwhile."""
-        state = await positions.for_this_loop().ready_state(self.user_id)
+        state = await beats.for_this_loop().ready_state(self.user_id)
         self.counts_text = dumps(state.counts)
         # Events up to `last_id` are in the ready state already: held ones are not sent again.
         self.position = state.last_id
@@ -247,7 +249,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
         self.tasks = []
         if getattr(self, "registered", False):
             self.registered = False
-            positions.for_this_loop().leave(self)
+            beats.for_this_loop().leave(self)
         for group in getattr(self, "joined", []):
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)
@@ -581,7 +583,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             settings.NOTIFICATIONS_WS_MAX_MESSAGE_BYTES - REPLY_ENVELOPE_BYTES,
         )
         if rows and not page:
-            # Only a row stored around the service's limits (notifications/limits.py) is this
+            # Only a row stored around the service's limits (notifications/sending/limits.py) is this
             # large: say which, so the client can read it over REST and list past it.
             raise CommandError(
                 "too_large",
@@ -609,7 +611,7 @@ class NotificationConsumer(AsyncWebsocketConsumer):
             return False
         return True
 
-    async def on_beat(self, beat: positions.Beat) -> None:
+    async def on_beat(self, beat: beats.Beat) -> None:
         """Beat with the newest position; close if the user or the session is gone."""
         if beat.complete and self.user_id not in beat.active_users:
             await self.end("account_inactive", "The account is inactive.", CLOSE_UNAUTHORIZED)

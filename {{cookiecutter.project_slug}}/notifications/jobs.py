@@ -30,8 +30,10 @@ from django.db import (
 )
 from django.utils import timezone
 
-from notifications import emails, services
+from notifications.delivery import emails
+from notifications.inbox import deletion, snooze
 from notifications.push import dispatch, sending
+from notifications.stream import upkeep
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +137,8 @@ def prune(days: int | None = None) -> dict[str, int]:
         if not held:
             logger.info("Pruning is done by another run; this one skips.")
             return {"skipped": 1}
-        events = services.prune_events(older_than=timezone.now() - keep)
-        expired = services.prune_expired()
+        events = upkeep.prune_events(older_than=timezone.now() - keep)
+        expired = deletion.prune_expired()
     logger.info("Pruned %d event(s) and %d expired notification(s).", events, expired)
     return {"events": events, "expired": expired, "days": keep.days}
 
@@ -149,7 +151,7 @@ def expire() -> dict[str, int]:
         if not held:
             logger.info("Expiry is done by another run; this one skips.")
             return {"skipped": 1}
-        expired = services.expire_notifications()
+        expired = deletion.expire_notifications()
     if expired:
         logger.info("Expired %d notification(s).", expired)
     return {"expired": expired}
@@ -163,7 +165,7 @@ def wake_snoozed() -> dict[str, int]:
         if not held:
             logger.info("Snoozed notifications are woken by another run; this one skips.")
             return {"skipped": 1}
-        woke = services.wake_snoozed()
+        woke = snooze.wake_snoozed()
     if woke:
         logger.info("Woke %d snoozed notification(s).", woke)
     return {"woke": woke}

@@ -16,7 +16,7 @@ from notifications import categories
 from notifications.categories import MAX_NAME_LENGTH
 from notifications.models import Broadcast, EventKind, Notification
 from notifications.reader import languages
-from notifications.streams import InvalidPosition, Position
+from notifications.stream.positions import InvalidPosition, Position
 
 # The largest value of a BigAutoField on every supported database.
 MAX_ID = 2**63 - 1

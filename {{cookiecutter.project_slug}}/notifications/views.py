@@ -15,13 +15,15 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from notifications import categories, preferences, selectors, tickets
-from notifications.models import Broadcast, Notification
-from notifications.pagination import (
+from notifications import categories, selectors
+from notifications.api.pagination import (
     PAGE_PARAMETERS,
     IdCursorPagination,
     reject_unknown_parameters,
 )
+from notifications.api.throttling import ScopedRateThrottle
+from notifications.delivery import preferences
+from notifications.models import Broadcast, Notification
 from notifications.serializers import (
     POSITION_SCHEMA_PATTERN,
     SINCE_HELP,
@@ -48,9 +50,9 @@ from notifications.serializers import (
     event_frame,
 )
 from notifications.services import NotificationService
-from notifications.streams import InvalidPosition
-from notifications.throttling import ScopedRateThrottle
+from notifications.stream.positions import InvalidPosition
 from notifications.users import signed_in_user
+from notifications.websocket import tickets
 
 
 class WriteThrottleMixin(APIView):

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from notifications import actions
+from notifications.inbox import actions
 from notifications.models import Notification
 from notifications.users import User
 from tasks.models import Task

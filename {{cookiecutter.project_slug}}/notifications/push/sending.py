@@ -20,7 +20,8 @@ import requests
 from django.conf import settings
 from pywebpush import WebPushException, webpush
 
-from notifications import categories, preferences
+from notifications import categories
+from notifications.delivery import preferences
 from notifications.models import Level, Notification, PushSubscription, unexpired
 from notifications.push import keys
 from notifications.serializers import NotificationSerializer, dumps

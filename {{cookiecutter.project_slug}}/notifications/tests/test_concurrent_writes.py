@@ -14,7 +14,8 @@ from django.db import connections, transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from notifications import categories, preferences
+from notifications import categories
+from notifications.delivery import preferences
 from notifications.models import Event, EventKind, Notification, NotificationPreference
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory

@@ -15,7 +15,7 @@ from django.db import OperationalError
 from django.test import AsyncClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import consumers, events, positions, publisher, selectors, tickets
+from notifications import consumers, selectors
 from notifications.consumers import (
     CLOSE_TOO_MANY,
     CLOSE_TRY_AGAIN,
@@ -26,7 +26,9 @@ from notifications.consumers import (
 from notifications.models import Notification
 from notifications.serializers import EmptyCommand
 from notifications.services import NotificationService
+from notifications.stream import beats, events, publisher
 from notifications.tests.factories import UserFactory
+from notifications.websocket import tickets
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,13 +68,13 @@ async def test_sockets_opening_together_read_their_ready_states_together(applica
         for _ in range(number % 3):
             await create(user, f"to {user.username}")
     reads: list[list[int]] = []
-    read_ready = positions.read_ready
+    read_ready = beats.read_ready
 
-    async def counted(user_ids: list[int]) -> dict[int, positions.ReadyState]:
+    async def counted(user_ids: list[int]) -> dict[int, beats.ReadyState]:
         reads.append(user_ids)
         return await read_ready(user_ids)
 
-    monkeypatch.setattr(positions, "read_ready", counted)
+    monkeypatch.setattr(beats, "read_ready", counted)
 
     opened = await asyncio.gather(*(open_socket(application, user) for user in users))
 
@@ -451,7 +453,7 @@ async def test_a_crashed_socket_leaves_its_groups_and_heartbeat(application, use
         await communicator.wait()
 
     assert not any(layer.groups.get(group) for group in groups)
-    assert positions.for_this_loop().sockets_of(user.id) == 0
+    assert beats.for_this_loop().sockets_of(user.id) == 0
 
 
 @pytest.mark.parametrize("failing", ["new_channel", "group_add"])
@@ -772,7 +774,7 @@ async def test_a_database_outage_at_connect_is_a_retry_not_a_crash(application, 
     async def unreachable(user_ids):
         raise OperationalError("the database is down")
 
-    monkeypatch.setattr(positions, "read_ready", unreachable)
+    monkeypatch.setattr(beats, "read_ready", unreachable)
     path = f"/ws/notifications/?token={AccessToken.for_user(user)}"
     communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
 

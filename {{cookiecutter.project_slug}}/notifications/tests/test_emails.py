@@ -25,7 +25,8 @@ from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
-from notifications import categories, emails, preferences
+from notifications import categories
+from notifications.delivery import emails, preferences
 from notifications.models import Notification, NotificationPreference
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory

@@ -15,7 +15,8 @@ from django.core.management import call_command
 from django.db import transaction
 from django.urls import reverse
 
-from notifications import categories, jobs, preferences
+from notifications import categories, jobs
+from notifications.delivery import preferences
 from notifications.models import Level, Notification, PushSubscription
 from notifications.push import dispatch, keys, sending, subscriptions
 from notifications.services import NotificationService

@@ -17,9 +17,11 @@ from django.conf import settings
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import publisher, sse, tickets
+from notifications.delivery import sse
 from notifications.services import NotificationService
+from notifications.stream import publisher
 from notifications.tests.factories import UserFactory
+from notifications.websocket import tickets
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -113,7 +113,7 @@ class BoundedServer(Server):
             return
         # autobahn checks what it sends against maxMessagePayloadSize too, which is the
         # inbound --websocket-max-message-size: the server's own frames are bounded by what
-        # a write may store and by the consumer's paging (notifications/limits.py), and what
+        # a write may store and by the consumer's paging (notifications/sending/limits.py), and what
         # a socket holds unsent by SendBuffer.
         inbound, protocol.maxMessagePayloadSize = protocol.maxMessagePayloadSize, 0
         try:

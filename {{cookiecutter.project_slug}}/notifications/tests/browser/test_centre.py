@@ -190,7 +190,13 @@ def test_load_more_then_mark_all_read(page, sign_in, make_user, run_command):
 
 def test_groups_broadcasts_links_and_archive(
     deletes_its_broadcasts,
-    new_page, sign_in, make_user, run_command, live_url, check_accessibility, screenshot
+    new_page,
+    sign_in,
+    make_user,
+    run_command,
+    live_url,
+    check_accessibility,
+    screenshot,
 ):
     grace = make_user("grace")
     run_command("shell", "-c", COMMENTS % {"user": grace, "names": ["alice", "carol", "dave"]})
@@ -266,8 +272,7 @@ NotificationService.broadcast("The office is closed on Friday.", title="Office c
 
 
 def test_mark_all_read_counts_broadcasts_and_a_broadcast_is_archived_per_user(
-    deletes_its_broadcasts,
-    new_page, sign_in, make_user, run_command, live_url
+    deletes_its_broadcasts, new_page, sign_in, make_user, run_command, live_url
 ):
     hedy = make_user("hedy")
     run_command("shell", "-c", BROADCAST_AND_NOTIFICATION % {"user": hedy})

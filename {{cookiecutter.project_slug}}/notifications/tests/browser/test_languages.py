@@ -29,8 +29,7 @@ def french_page(browser):
 
 
 def test_the_centre_follows_the_browser_then_the_users_choice(
-    deletes_its_broadcasts,
-    french_page, live_url, make_user, run_command, check_accessibility
+    deletes_its_broadcasts, french_page, live_url, make_user, run_command, check_accessibility
 ):
     page = french_page
     username = make_user("amelie")

@@ -37,7 +37,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from rest_framework_simplejwt.tokens import AccessToken
-from notifications.tickets import issue_ticket
+from notifications.websocket.tickets import issue_ticket
 user, _ = get_user_model().objects.get_or_create(username=username)
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)

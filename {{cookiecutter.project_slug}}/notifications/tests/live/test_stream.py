@@ -28,7 +28,7 @@ pytestmark = pytest.mark.live
 CHANGES = """
 import json
 from django.contrib.auth import get_user_model
-from notifications import events
+from notifications.stream import events
 from notifications.services import NotificationService as Service
 user = get_user_model().objects.get(username=username)
 first = Service.create_notification(user, "first while away")

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.urls import reverse
 
-from notifications import events
+from notifications.stream import events
 from notifications.services import NotificationService
 from notifications.users import User
 from tasks import services

@@ -28,7 +28,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
-from notifications import categories, preferences
+from notifications import categories
+from notifications.delivery import preferences
 from notifications.models import Notification, NotificationQuerySet
 from notifications.reader import quiet_hours
 from notifications.reader.languages import language_of

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from notifications import events
-from notifications.streams import Position
+from notifications.stream import events
+from notifications.stream.positions import Position
 
 # Live events a connection keeps while it waits for a missing one; past it, it reads the
 # database instead of holding more.

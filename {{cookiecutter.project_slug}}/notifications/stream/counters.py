@@ -3,7 +3,7 @@
 A user's counts live in their stream head row (`StreamHead.counts`: {category: [unread,
 unseen]}), and every write that changes what is counted adds its change there in the same
 `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` that takes its stream positions
-(notifications/streams.py). The head row is locked from that statement to commit, so the
+(notifications/stream/positions.py). The head row is locked from that statement to commit, so the
 counts a write reads back are exact at its commit, and frames carry them without a query.
 
 What is counted: rows in the inbox (not deleted, archived or snoozed) that are unread or unseen.

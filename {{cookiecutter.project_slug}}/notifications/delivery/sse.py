@@ -23,19 +23,20 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
 
-from notifications import events, positions, selectors
-from notifications.auth import (
+from notifications import selectors
+from notifications.consumers import synced_frame, unavailable_frame, within_bytes
+from notifications.serializers import Frame, dumps, error_frame, event_frame, frame
+from notifications.stream import beats, events
+from notifications.stream.events import session_tag
+from notifications.stream.ordering import HeldEvents
+from notifications.stream.positions import InvalidPosition, Position
+from notifications.websocket.auth import (
     AUTH_ERROR,
     AUTH_METHOD,
     AUTH_UNAVAILABLE,
     EXPIRES_AT,
     authenticate_token,
 )
-from notifications.consumers import synced_frame, unavailable_frame, within_bytes
-from notifications.ordering import HeldEvents
-from notifications.serializers import Frame, dumps, error_frame, event_frame, frame
-from notifications.services import session_tag
-from notifications.streams import InvalidPosition, Position
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ class NotificationStreamConsumer(AsyncHttpConsumer):
             )
         user_id = await self.authenticate()
         since = self.requested_position()
-        stream = positions.for_this_loop()
+        stream = beats.for_this_loop()
         if stream.sockets_of(user_id) >= settings.NOTIFICATIONS_MAX_SOCKETS_PER_USER:
             limit = settings.NOTIFICATIONS_MAX_SOCKETS_PER_USER
             raise StreamError(
@@ -312,7 +313,7 @@ class NotificationStreamConsumer(AsyncHttpConsumer):
             finally:
                 await self.release_held()
 
-    async def on_beat(self, beat: positions.Beat) -> None:
+    async def on_beat(self, beat: beats.Beat) -> None:
         """A comment line with the position; end the stream if the user or session is gone."""
         if beat.complete and self.user_id not in beat.active_users:
             await self.end_stream(error_frame("account_inactive", "The account is inactive."))
@@ -373,7 +374,7 @@ class NotificationStreamConsumer(AsyncHttpConsumer):
         self.tasks = []
         if self.registered:
             self.registered = False
-            positions.for_this_loop().leave(self)
+            beats.for_this_loop().leave(self)
         for group in self.joined:
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)

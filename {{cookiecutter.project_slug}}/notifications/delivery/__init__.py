@@ -1,0 +1,1 @@
+"""Delivery channels beside the socket: email digests, unsubscribe pages, preferences and SSE."""

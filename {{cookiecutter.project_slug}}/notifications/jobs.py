@@ -37,7 +37,7 @@ from notifications.stream import upkeep
 
 logger = logging.getLogger(__name__)
 
-# First key of the jobs' advisory locks (PostgreSQL); emails.py locks with 7_221_001.
+# First key of the jobs' advisory locks (PostgreSQL); delivery/emails.py locks with 7_221_001.
 JOB_LOCK_KEY = 7_221_002
 # The cache entry the heartbeat job writes and `manage.py jobs_health` and /readyz read.
 HEARTBEAT_KEY = "jobs:heartbeat"
@@ -146,7 +146,7 @@ def prune(days: int | None = None) -> dict[str, int]:
 @shared_task(name="notifications.jobs.expire", **RETRY)
 @fresh_connections
 def expire() -> dict[str, int]:
-    """Take expired notifications out of the inbox and the counts (see counters.py)."""
+    """Take expired notifications out of the inbox and the counts (see stream/counters.py)."""
     with run_alone("expire") as held:
         if not held:
             logger.info("Expiry is done by another run; this one skips.")

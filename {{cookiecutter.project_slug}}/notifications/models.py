@@ -312,7 +312,7 @@ class StreamHead(models.Model):
 
     `stream` is the user id, or 0 for the broadcasts' stream. Each write bumps `top` inside
     its transaction, which locks the row until it commits: positions follow commit order.
-    A user's row also holds their counts, changed by the same statement (counters.py).
+    A user's row also holds their counts, changed by the same statement (stream/counters.py).
     """
 
     stream = models.BigIntegerField(primary_key=True)

@@ -8,7 +8,7 @@ counts a write reads back are exact at its commit, and frames carry them without
 
 What is counted: rows in the inbox (not deleted, archived or snoozed) that are unread or unseen.
 Expiry depends on the clock, so an expired row stays counted until the expiry job
-(`services.expire_notifications`) deletes it; until then the head's `next_expiry` is at or
+(`inbox.deletion.expire_notifications`) deletes it; until then the head's `next_expiry` is at or
 before now and readers count that user's rows instead (exact, and rare). `manage.py
 recount_notifications` rebuilds the counts from the rows.
 """

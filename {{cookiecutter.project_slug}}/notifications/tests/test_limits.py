@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 
 from notifications import categories
 from notifications.categories import MAX_NAME_LENGTH
-from notifications.consumers import MAX_REQUEST_ID_BYTES, REPLY_ENVELOPE_BYTES
 from notifications.models import MAX_GROUP_KEY_LENGTH, Broadcast, Event, Level, Notification
 from notifications.sending import limits
 from notifications.sending.grouping import MAX_GROUP_ACTORS
@@ -31,6 +30,7 @@ from notifications.serializers import (
 )
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory
+from notifications.websocket.commands import MAX_REQUEST_ID_BYTES, REPLY_ENVELOPE_BYTES
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
-from notifications.consumers import CLOSE_TOO_SLOW
+from notifications.websocket.consumer import CLOSE_TOO_SLOW
 
 logger = logging.getLogger(__name__)
 

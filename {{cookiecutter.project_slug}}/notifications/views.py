@@ -22,8 +22,8 @@ from notifications.api.pagination import (
     reject_unknown_parameters,
 )
 from notifications.api.throttling import ScopedRateThrottle
-from notifications.delivery import preferences
 from notifications.models import Broadcast, Notification
+from notifications.reader import preferences
 from notifications.serializers import (
     POSITION_SCHEMA_PATTERN,
     SINCE_HELP,

@@ -1,1 +1,1 @@
-"""Delivery channels beside the socket: email digests, unsubscribe pages, preferences and SSE."""
+"""Delivery channels beside the socket: Server-Sent Events, email digests and unsubscribe pages."""

@@ -17,8 +17,8 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from notifications import categories
-from notifications.delivery import preferences
 from notifications.delivery.emails import read_unsubscribe_token
+from notifications.reader import preferences
 
 TEMPLATE = "notifications/email/unsubscribe.html"
 

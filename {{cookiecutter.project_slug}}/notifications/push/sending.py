@@ -21,9 +21,9 @@ from django.conf import settings
 from pywebpush import WebPushException, webpush
 
 from notifications import categories
-from notifications.delivery import preferences
 from notifications.models import Level, Notification, PushSubscription, unexpired
 from notifications.push import keys
+from notifications.reader import preferences
 from notifications.serializers import NotificationSerializer, dumps
 
 logger = logging.getLogger(__name__)

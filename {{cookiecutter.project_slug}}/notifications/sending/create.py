@@ -12,9 +12,9 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from notifications import categories
-from notifications.delivery import preferences
 from notifications.inbox import actions as notification_actions
 from notifications.models import EventKind, Notification
+from notifications.reader import preferences
 from notifications.sending import grouping, limits
 from notifications.serializers import copies_payloads, notification_payloads
 from notifications.stream import bulk, counters, events, positions

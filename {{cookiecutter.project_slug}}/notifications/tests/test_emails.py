@@ -26,8 +26,9 @@ from django.test import Client
 from django.urls import reverse
 
 from notifications import categories
-from notifications.delivery import emails, preferences
+from notifications.delivery import emails
 from notifications.models import Notification, NotificationPreference
+from notifications.reader import preferences
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory
 from notifications.tests.servers import HOST, free_port

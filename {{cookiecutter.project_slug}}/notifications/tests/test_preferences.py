@@ -4,8 +4,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from notifications import categories
-from notifications.delivery import preferences
 from notifications.models import Notification, NotificationPreference
+from notifications.reader import preferences
 from notifications.services import NotificationService
 from notifications.stream import events
 from notifications.tests.factories import UserFactory

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.urls import reverse
 
 from notifications import categories, jobs
-from notifications.delivery import preferences
 from notifications.models import Level, Notification, PushSubscription
 from notifications.push import dispatch, keys, sending, subscriptions
+from notifications.reader import preferences
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory
 from notifications.tests.pushservice import Browser, PushService

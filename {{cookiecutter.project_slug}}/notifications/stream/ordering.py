@@ -63,8 +63,9 @@ class StreamFollower(AsyncConsumer):
     A connection joins the user's group and the broadcast group; each push goes through
     HeldEvents and is sent when it is next in its stream. A gap that no push fills within
     NOTIFICATIONS_GAP_WAIT_SECONDS, or a heartbeat that shows a newer position, is read from
-    the database (a catch-up). The subclass says how a frame goes out (`send_live`), how the
-    connection ends (`stop`) and what a heartbeat looks like (`send_heartbeat`).
+    the database (a catch-up). The subclass says how a frame goes out (`send_live`), what a
+    catch-up sends (`send_caught_up`), how the connection ends (`stop`) and what a heartbeat
+    looks like (`send_heartbeat`).
     """
 
     # Set once the user is let in.
@@ -82,7 +83,8 @@ class StreamFollower(AsyncConsumer):
     gap_timer: asyncio.TimerHandle | None = None
     # Ends the connection when its access token expires.
     expiry: asyncio.TimerHandle | None = None
-    # The tag of the session a session-authenticated connection belongs to (see end_sockets).
+    # The session a session-authenticated connection was opened with (it ends with it), and
+    # its tag as events.end_sockets names it.
     session_key: str | None = None
     session_tag: str | None = None
     # True while the connection is in this process's heartbeat.

@@ -155,7 +155,7 @@ async def test_a_push_over_the_inbound_limit_arrives_whole(start_daphne, create_
     socket = await LiveSocket.open(server, user["token"])
     await socket.ready()
 
-    code = "from notifications import events\n"
+    code = "from notifications.stream import events\n"
     code += "from notifications.services import NotificationService\n"
     code += f"NotificationService.create_notification({user['id']}, 'big', "
     code += "data=dict(x='y' * 12000))\n"

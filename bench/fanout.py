@@ -29,7 +29,7 @@ def make_users() -> list:
 def measure(counters: RedisCounters, send) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from notifications import events
+    from notifications.stream import events
     from notifications.models import Notification
 
     rows_before = Notification.objects.count()
@@ -53,7 +53,7 @@ def measure(counters: RedisCounters, send) -> dict:
 
 def main() -> None:
     setup_django()
-    from notifications import events
+    from notifications.stream import events
     from notifications.services import NotificationService
 
     counters = RedisCounters(os.environ["REDIS_URL"])

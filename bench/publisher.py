@@ -111,7 +111,7 @@ class CommitClock:
 
 def create_ours(config: dict) -> dict:
     setup_django()
-    from notifications import events
+    from notifications.stream import events
     from notifications.services import NotificationService
 
     users = config.get("users", [])
@@ -156,7 +156,7 @@ def cpu_seconds() -> float:
 
 def broadcast_ours(count: int, interval: float) -> dict:
     setup_django()
-    from notifications import events
+    from notifications.stream import events
     from notifications.services import NotificationService
 
     wait_for_start({})
@@ -252,7 +252,7 @@ def notify_many(count: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from notifications import events
+    from notifications.stream import events
     from notifications.services import NotificationService
 
     user_model = get_user_model()
@@ -291,7 +291,7 @@ def write_cost(count: int) -> dict:
     setup_django()
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from notifications import events
+    from notifications.stream import events
     from notifications.models import Notification
     from notifications.services import NotificationService
 

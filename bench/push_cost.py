@@ -25,7 +25,7 @@ MEMBER = "specific.bench!member"
 
 
 def sample_frame() -> dict:
-    from notifications import events
+    from notifications.stream import events
     from notifications.serializers import dumps, split_frame
 
     notification = {
@@ -56,7 +56,7 @@ def sample_frame() -> dict:
 
 def measure_publisher(counters: RedisCounters, frame: dict) -> dict:
     from channels.layers import get_channel_layer
-    from notifications import publisher
+    from notifications.stream import publisher
 
     layer = get_channel_layer()
     before = counters.snapshot()
@@ -77,7 +77,7 @@ def measure_publisher(counters: RedisCounters, frame: dict) -> dict:
 
 def measure_async_to_sync(counters: RedisCounters, layer, frame: dict) -> dict:
     from asgiref.sync import async_to_sync
-    from notifications import publisher
+    from notifications.stream import publisher
 
     message = frame
     send = async_to_sync(layer.group_send)
@@ -99,7 +99,7 @@ def main() -> None:
     from asgiref.sync import async_to_sync
     from channels_redis.core import RedisChannelLayer
     from channels_redis.pubsub import RedisPubSubChannelLayer
-    from notifications import events
+    from notifications.stream import events
 
     url = os.environ["REDIS_URL"]
     counters = RedisCounters(url)

@@ -68,9 +68,9 @@ def seed():
     Notification.objects.bulk_create(rows, batch_size=500)
     # Rows loaded outside NotificationService: their counts are stored by a recount, as the
     # project's docs say to do after any such load.
-    from notifications import services
+    from notifications.stream import upkeep
 
-    services.recount([owner.pk, *(other.pk for other in others)])
+    upkeep.recount([owner.pk, *(other.pk for other in others)])
     return owner
 
 
@@ -190,7 +190,7 @@ def main() -> None:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
-    from notifications import counters
+    from notifications.stream import counters
 
     with CaptureQueriesContext(connection) as recount:
         counters.counted_rows([owner.pk], now=timezone.now())

@@ -13,9 +13,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from config.logs import AccessLogMiddleware  # noqa: E402
-from notifications.auth import NotificationsAuthMiddleware  # noqa: E402
-from notifications.origins import OriginValidator  # noqa: E402
 from notifications.routing import http_urlpatterns, websocket_urlpatterns  # noqa: E402
+from notifications.websocket.auth import NotificationsAuthMiddleware  # noqa: E402
+from notifications.websocket.origins import OriginValidator  # noqa: E402
 
 # Every other HTTP path goes to Django; django-stubs types re_path() for views, not ASGI apps.
 everything_else = re_path(r"", django_asgi_app)  # type: ignore[arg-type]

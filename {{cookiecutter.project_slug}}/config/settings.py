@@ -283,7 +283,7 @@ REST_FRAMEWORK = {
         "task_writes": env.str("THROTTLE_TASK_WRITES", default="30/min"),
 {%- endif %}
     },
-    "EXCEPTION_HANDLER": "notifications.exceptions.json_exception_handler",
+    "EXCEPTION_HANDLER": "notifications.api.exceptions.json_exception_handler",
     # Proxies in front of daphne that append to X-Forwarded-For. At 0 the header is ignored, so
     # a client cannot pick the address its rate limits count against.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
@@ -338,7 +338,7 @@ NOTIFICATIONS_MAX_SOCKETS_PER_USER = env.int("NOTIFICATIONS_MAX_SOCKETS_PER_USER
 NOTIFICATIONS_WS_MAX_MESSAGE_BYTES = env.int("NOTIFICATIONS_WS_MAX_MESSAGE_BYTES", default=65536)
 # Largest `data` of one notification or broadcast, as compact JSON: with the title, message and
 # the rest at their limits, each event frame stays under the message limit above (a larger
-# value needs a larger NOTIFICATIONS_WS_MAX_MESSAGE_BYTES; see notifications/limits.py).
+# value needs a larger NOTIFICATIONS_WS_MAX_MESSAGE_BYTES; see notifications/sending/limits.py).
 NOTIFICATIONS_MAX_DATA_BYTES = env.int("NOTIFICATIONS_MAX_DATA_BYTES", default=16384)
 # Unsent bytes past which a socket is not read until they are sent (`manage.py serve`): a
 # client that sends commands and never reads the replies waits instead of growing the server.

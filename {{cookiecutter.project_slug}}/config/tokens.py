@@ -23,7 +23,7 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts.lockout import lockout_message, lockout_minutes
-from notifications.throttling import ClientAddressRateThrottle
+from notifications.api.throttling import ClientAddressRateThrottle
 
 REVOKED = "This token was revoked: the password changed or the account was closed."
 

@@ -41,7 +41,7 @@ urlpatterns = [
     path("tasks/", include("tasks.pages")),
 {%- endif %}
     # HTML pages for the links in notification emails.
-    path("notifications/", include("notifications.unsubscribe")),
+    path("notifications/", include("notifications.delivery.unsubscribe")),
 {%- if cookiecutter.include_demo_ui == "y" %}
     path("", include("notifications.pages")),
 {%- endif %}

@@ -7,7 +7,6 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from notifications import limits
 from notifications.models import (
     Broadcast,
     BroadcastReceipt,
@@ -15,6 +14,7 @@ from notifications.models import (
     Notification,
     NotificationPreference,
 )
+from notifications.sending import limits
 from notifications.services import NotificationService
 
 

@@ -8,8 +8,9 @@ the channels it reaches by default, not a model. Register in your AppConfig.read
 
 A label given lazily (gettext_lazy as _) is shown in each reader's language.
 
-Users change `in_app`, `email` and `push` per category (notifications/preferences.py), except for a
-`mandatory` category, which always reaches them through its default channels.
+Users change `in_app`, `email` and `push` per category
+(notifications/reader/preferences.py), except for a `mandatory` category, which always
+reaches them through its default channels.
 """
 
 from dataclasses import dataclass

@@ -30,12 +30,14 @@ from django.db import (
 )
 from django.utils import timezone
 
-from notifications import emails, services
+from notifications.delivery import emails
+from notifications.inbox import deletion, snooze
 from notifications.push import dispatch, sending
+from notifications.stream import upkeep
 
 logger = logging.getLogger(__name__)
 
-# First key of the jobs' advisory locks (PostgreSQL); emails.py locks with 7_221_001.
+# First key of the jobs' advisory locks (PostgreSQL); delivery/emails.py locks with 7_221_001.
 JOB_LOCK_KEY = 7_221_002
 # The cache entry the heartbeat job writes and `manage.py jobs_health` and /readyz read.
 HEARTBEAT_KEY = "jobs:heartbeat"
@@ -135,8 +137,8 @@ def prune(days: int | None = None) -> dict[str, int]:
         if not held:
             logger.info("Pruning is done by another run; this one skips.")
             return {"skipped": 1}
-        events = services.prune_events(older_than=timezone.now() - keep)
-        expired = services.prune_expired()
+        events = upkeep.prune_events(older_than=timezone.now() - keep)
+        expired = deletion.prune_expired()
     logger.info("Pruned %d event(s) and %d expired notification(s).", events, expired)
     return {"events": events, "expired": expired, "days": keep.days}
 
@@ -144,12 +146,12 @@ def prune(days: int | None = None) -> dict[str, int]:
 @shared_task(name="notifications.jobs.expire", **RETRY)
 @fresh_connections
 def expire() -> dict[str, int]:
-    """Take expired notifications out of the inbox and the counts (see counters.py)."""
+    """Take expired notifications out of the inbox and the counts (see stream/counters.py)."""
     with run_alone("expire") as held:
         if not held:
             logger.info("Expiry is done by another run; this one skips.")
             return {"skipped": 1}
-        expired = services.expire_notifications()
+        expired = deletion.expire_notifications()
     if expired:
         logger.info("Expired %d notification(s).", expired)
     return {"expired": expired}
@@ -163,7 +165,7 @@ def wake_snoozed() -> dict[str, int]:
         if not held:
             logger.info("Snoozed notifications are woken by another run; this one skips.")
             return {"skipped": 1}
-        woke = services.wake_snoozed()
+        woke = snooze.wake_snoozed()
     if woke:
         logger.info("Woke %d snoozed notification(s).", woke)
     return {"woke": woke}

@@ -95,7 +95,7 @@ class Notification(models.Model):
     group_count = models.PositiveIntegerField(default=1)
     # The latest actors, newest first, as [{"id", "username"}]; bounded by the service.
     actors = models.JSONField(default=list, blank=True)
-    # Up to two buttons: [{"label", "style", "url" | "action"}] (notifications/actions.py).
+    # Up to two buttons: [{"label", "style", "url" | "action"}] (notifications/inbox/actions.py).
     actions = models.JSONField(default=list, blank=True)
     # What each server action returned, by the action's index: {"0": {"result", "done_at"}}.
     action_results = models.JSONField(default=dict, blank=True)
@@ -270,7 +270,7 @@ class Event(models.Model):
 
     A user's stream is their rows; the rows with no recipient are the broadcasts' stream,
     which every user reads too. `position` is the event's place in its stream, taken from the
-    stream's head row in commit order (see notifications/streams.py); the id orders the two
+    stream's head row in commit order (see notifications/stream/positions.py); the id orders the two
     streams of a user into one replay.
     """
 
@@ -312,7 +312,7 @@ class StreamHead(models.Model):
 
     `stream` is the user id, or 0 for the broadcasts' stream. Each write bumps `top` inside
     its transaction, which locks the row until it commits: positions follow commit order.
-    A user's row also holds their counts, changed by the same statement (counters.py).
+    A user's row also holds their counts, changed by the same statement (stream/counters.py).
     """
 
     stream = models.BigIntegerField(primary_key=True)

@@ -2,9 +2,9 @@
 
 from django.urls import path
 
-from notifications.auth import NotificationsAuthMiddleware
 from notifications.consumers import NotificationConsumer
-from notifications.sse import NotificationStreamConsumer
+from notifications.delivery.sse import NotificationStreamConsumer
+from notifications.websocket.auth import NotificationsAuthMiddleware
 
 websocket_urlpatterns = [
     path("ws/notifications/", NotificationConsumer.as_asgi()),

@@ -12,7 +12,6 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from notifications import counters, streams
 from notifications.models import (
     ALIVE,
     Broadcast,
@@ -22,7 +21,8 @@ from notifications.models import (
     NotificationQuerySet,
     unexpired,
 )
-from notifications.streams import InvalidPosition, Position
+from notifications.stream import counters, positions
+from notifications.stream.positions import InvalidPosition, Position
 from notifications.users import UserRef, user_id_of
 
 
@@ -77,7 +77,8 @@ def unread_counts_by_category(user: UserRef) -> dict[str, int]:
 def counts_for_users(user_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Each user's exact counts, {"unread", "unseen", "by_category": {category: {"unread",
     "unseen"}}}, over the inbox (not archived, not expired): read from the users' head rows,
-    where every write keeps them (notifications/counters.py), in one query per 1,000 users."""
+    where every write keeps them (notifications/stream/counters.py), in one query per 1,000
+    users."""
     return counters.read_counts(user_ids)
 
 
@@ -100,12 +101,12 @@ def stream_after(user: UserRef, since: Position) -> QuerySet[Event]:
 
 def latest_position(user: UserRef) -> Position:
     """The newest position of the user's stream: where a client starts."""
-    return streams.head(user_id_of(user))
+    return positions.head(user_id_of(user))
 
 
 def latest_positions(user_ids: list[int]) -> dict[int, Position]:
     """The newest position of each user's stream, in one query per 1,000 users."""
-    return streams.heads(user_ids)
+    return positions.heads(user_ids)
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ def events_after(user: UserRef, since: Position, *, limit: int) -> Replay:
     """
     user_id = user_id_of(user)
     rows = list(stream_after(user_id, since)[: limit + 1])
-    head, floor = streams.head_and_floor(user_id)
+    head, floor = positions.head_and_floor(user_id)
     if not head.covers(since):
         raise InvalidPosition("since: ahead of the newest event.")
     if len(rows) > limit or not since.covers(floor):

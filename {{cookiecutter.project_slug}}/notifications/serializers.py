@@ -5,6 +5,7 @@ notification looks the same in a list, a live push and a replay.
 """
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from notifications import categories
 from notifications.categories import MAX_NAME_LENGTH
 from notifications.models import Broadcast, EventKind, Notification
 from notifications.reader import languages
-from notifications.streams import InvalidPosition, Position
+from notifications.stream.positions import InvalidPosition, Position
 
 # The largest value of a BigAutoField on every supported database.
 MAX_ID = 2**63 - 1
@@ -449,6 +450,29 @@ def error_frame(code: str, message: str, request_id: Any = None) -> Frame:
 
 def reply_frame(action: str, payload: dict[str, Any], request_id: Any) -> Frame:
     return frame("reply", action, {**payload, "request_id": request_id})
+
+
+def synced_frame(*, recovered: bool, count: int, request_id: Any = None) -> Frame:
+    payload: dict[str, Any] = {"recovered": recovered, "count": count}
+    if request_id is not None:
+        payload["request_id"] = request_id
+    return frame("connection", "synced", payload)
+
+
+def unavailable_frame() -> Frame:
+    return error_frame("unavailable", "The server cannot deliver notifications now; retry.")
+
+
+def within_bytes(items: Iterable[Any], budget: int) -> list[Any]:
+    """The longest prefix of `items` whose JSON list fits in `budget` bytes."""
+    # The opening bracket, then each item with the comma or closing bracket after it.
+    kept, used = [], 1
+    for item in items:
+        used += len(dumps(item).encode()) + 1
+        if used > budget:
+            break
+        kept.append(item)
+    return kept
 
 
 def dumps(value: Any) -> str:

@@ -8,7 +8,7 @@ from django.db.models.signals import post_init, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from notifications.services import end_sockets
+from notifications.stream.events import end_sockets
 
 # Where a user instance keeps the access fields it was loaded with: no query at save time.
 LOADED = "_notifications_loaded_access"

@@ -24,8 +24,8 @@ from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Max
 from django.test import TestCase
 
-from notifications import events, publisher
 from notifications.models import Notification
+from notifications.stream import events, publisher
 from notifications.users import UserRef, user_id_of
 
 # The events that bring a notification to a user's inbox.

@@ -9,19 +9,19 @@ from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, serializers
 from rest_framework.parsers import JSONParser
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from notifications import categories, preferences, selectors, tickets
-from notifications.models import Broadcast, Notification
-from notifications.pagination import (
+from notifications import categories, selectors
+from notifications.api.pagination import (
     PAGE_PARAMETERS,
     IdCursorPagination,
     reject_unknown_parameters,
 )
+from notifications.api.throttling import ScopedRateThrottle, WriteThrottleMixin
+from notifications.models import Broadcast, Notification
+from notifications.reader import preferences
 from notifications.serializers import (
     POSITION_SCHEMA_PATTERN,
     SINCE_HELP,
@@ -48,18 +48,9 @@ from notifications.serializers import (
     event_frame,
 )
 from notifications.services import NotificationService
-from notifications.streams import InvalidPosition
-from notifications.throttling import ScopedRateThrottle
+from notifications.stream.positions import InvalidPosition
 from notifications.users import signed_in_user
-
-
-class WriteThrottleMixin(APIView):
-    """Throttles the unsafe methods of a view under the `notification_writes` scope."""
-
-    throttle_scope = "notification_writes"
-
-    def get_throttles(self) -> list[BaseThrottle]:
-        return [] if self.request.method in SAFE_METHODS else [ScopedRateThrottle()]
+from notifications.websocket import tickets
 
 
 def list_filters(

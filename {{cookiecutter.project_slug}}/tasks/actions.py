@@ -5,7 +5,7 @@ from typing import Any
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from notifications import actions
+from notifications.inbox import actions
 from notifications.models import Notification
 from notifications.reader.languages import language_of
 from notifications.services import NotificationService

@@ -16,9 +16,9 @@ from django.utils import translation
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from notifications import limits
 from notifications.categories import StrOrPromise
 from notifications.reader import languages
+from notifications.sending import limits
 from notifications.services import NotificationService
 from notifications.users import User
 from tasks import selectors
@@ -265,7 +265,7 @@ def _notify(
         with translation.override(language):
             NotificationService.notify_many(
                 group,
-                # Cut to what a notification may carry (notifications/limits.py).
+                # Cut to what a notification may carry (notifications/sending/limits.py).
                 limits.shortened(
                     str(message), length=limits.MAX_MESSAGE_LENGTH, size=limits.MAX_MESSAGE_BYTES
                 ),

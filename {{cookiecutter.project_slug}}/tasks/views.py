@@ -13,8 +13,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from notifications.pagination import PAGE_PARAMETERS, IdCursorPagination, reject_unknown_parameters
-from notifications.throttling import ScopedRateThrottle
+from notifications.api.pagination import (
+    PAGE_PARAMETERS,
+    IdCursorPagination,
+    reject_unknown_parameters,
+)
+from notifications.api.throttling import ScopedRateThrottle
 from notifications.users import signed_in_user
 from tasks import selectors, services
 from tasks.models import Comment, Task

@@ -8,7 +8,7 @@ from django.core.mail.backends.filebased import EmailBackend as FileBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from config.mail import mail_settings
-from notifications.emails import default_mailer
+from notifications.delivery.emails import default_mailer
 
 
 def mailer_for(settings, url: str):

@@ -1,6 +1,6 @@
 """Hands the notifications a commit created to the push job; never sends anything itself.
 
-Called once a write's transaction committed (notifications/events.py). With a broker the job
+Called once a write's transaction committed (notifications/stream/events.py). With a broker the job
 is queued for a worker; without one (the embedded default, no REDIS_URL) Celery would run it
 inline, inside the request that wrote, so it runs on a thread of this process instead.
 """

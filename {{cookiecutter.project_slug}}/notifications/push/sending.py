@@ -20,9 +20,10 @@ import requests
 from django.conf import settings
 from pywebpush import WebPushException, webpush
 
-from notifications import categories, preferences
+from notifications import categories
 from notifications.models import Level, Notification, PushSubscription, unexpired
 from notifications.push import keys
+from notifications.reader import preferences
 from notifications.serializers import NotificationSerializer, dumps
 
 logger = logging.getLogger(__name__)

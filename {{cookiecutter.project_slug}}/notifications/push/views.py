@@ -14,9 +14,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from notifications.api.throttling import WriteThrottleMixin
 from notifications.push import keys, subscriptions
 from notifications.users import signed_in_user
-from notifications.views import WriteThrottleMixin
 
 # The service worker, served from the site root so that its scope is the whole site.
 SERVICE_WORKER = Path(__file__).with_name("service-worker.js")

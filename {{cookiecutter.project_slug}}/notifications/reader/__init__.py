@@ -1,1 +1,1 @@
-"""How each user reads: their language, time zone and quiet hours for email."""
+"""How each user reads: their channels per category, language, time zone and quiet hours."""

@@ -11,9 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from notifications.api.throttling import WriteThrottleMixin
 from notifications.reader import profile
 from notifications.users import signed_in_user
-from notifications.views import WriteThrottleMixin
 
 
 class LanguageSerializer(serializers.Serializer):

@@ -5,7 +5,6 @@ from typing import Any
 import factory
 from django.contrib.auth import get_user_model
 
-from notifications import services, streams
 from notifications.models import (
     Broadcast,
     BroadcastReceipt,
@@ -14,6 +13,7 @@ from notifications.models import (
     Level,
     Notification,
 )
+from notifications.stream import positions, upkeep
 from notifications.users import User
 
 
@@ -41,7 +41,7 @@ class NotificationFactory(factory.django.DjangoModelFactory[Notification]):
     def _create(cls, model_class: type[Notification], *args: Any, **kwargs: Any) -> Notification:
         """Stored as the test asks, outside the service: then counted, as the recount does."""
         notification = super()._create(model_class, *args, **kwargs)
-        services.recount([notification.recipient_id])
+        upkeep.recount([notification.recipient_id])
         return notification
 
 
@@ -77,6 +77,6 @@ class EventFactory(factory.django.DjangoModelFactory[Event]):
     def _create(cls, model_class: type[Event], *args: Any, **kwargs: Any) -> Event:
         """Takes the next position of its stream, as every write does."""
         recipient = kwargs.get("recipient")
-        heads = streams.advance([recipient.pk if recipient is not None else None])
+        heads = positions.advance([recipient.pk if recipient is not None else None])
         kwargs["position"] = next(iter(heads.values())).top
         return super()._create(model_class, *args, **kwargs)

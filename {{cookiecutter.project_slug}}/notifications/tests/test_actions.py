@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from notifications import actions
+from notifications.inbox import actions
 from notifications.models import Event, EventKind, Notification
 from notifications.services import NotificationService
 from notifications.tests.racing import failures, in_threads, needs_postgresql

@@ -10,8 +10,8 @@ from django.conf import settings as django_settings
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
-from notifications import tickets
-from notifications.consumers import CLOSE_UNAUTHORIZED
+from notifications.websocket import tickets
+from notifications.websocket.consumer import CLOSE_UNAUTHORIZED
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

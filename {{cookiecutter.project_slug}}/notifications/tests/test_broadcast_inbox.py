@@ -6,8 +6,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from notifications import selectors, services
+from notifications import selectors
 from notifications.categories import UnknownCategory
+from notifications.inbox.receipts import MAX_IDS_PER_EVENT
 from notifications.models import Broadcast, BroadcastReceipt, Event, EventKind
 from notifications.serializers import MAX_ID, dumps, event_frame
 from notifications.services import NotificationService
@@ -83,7 +84,7 @@ def test_mark_all_of_an_unknown_category_changes_nothing(user):
 
 
 def test_mark_all_splits_its_ids_over_events_at_the_limit(user, monkeypatch):
-    monkeypatch.setattr(services, "MAX_IDS_PER_EVENT", 2)
+    monkeypatch.setattr("notifications.inbox.receipts.MAX_IDS_PER_EVENT", 2)
     two = sorted(b.pk for b in BroadcastFactory.create_batch(2))
     assert NotificationService.mark_all_broadcasts_read(user) == 2
     three = sorted(b.pk for b in BroadcastFactory.create_batch(3))
@@ -98,7 +99,7 @@ def test_mark_all_splits_its_ids_over_events_at_the_limit(user, monkeypatch):
 
 
 def test_an_event_of_the_most_ids_fits_one_socket_message():
-    ids = [MAX_ID - index for index in range(services.MAX_IDS_PER_EVENT)]
+    ids = [MAX_ID - index for index in range(MAX_IDS_PER_EVENT)]
     counts = {"unread": MAX_ID, "unseen": MAX_ID, "by_category": {}}
 
     frame = event_frame(f"{MAX_ID}:{MAX_ID}", EventKind.BROADCAST_READ, {"ids": ids}, counts)

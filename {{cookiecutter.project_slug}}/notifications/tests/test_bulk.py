@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from notifications import bulk
 from notifications.models import Event, Notification
+from notifications.stream import bulk
 from notifications.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from notifications import events, publisher
 from notifications.models import Broadcast, Level, Notification
+from notifications.stream import events, publisher
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,9 @@ from django.db import connections, transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from notifications import categories, preferences
+from notifications import categories
 from notifications.models import Event, EventKind, Notification, NotificationPreference
+from notifications.reader import preferences
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory
 from notifications.tests.racing import (

@@ -6,11 +6,11 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from notifications import consumers
-from notifications.consumers import MAX_REQUEST_ID_BYTES, REPLY_ENVELOPE_BYTES
 from notifications.models import Notification
 from notifications.serializers import dumps
 from notifications.tests.test_consumers import command, create, open_socket
+from notifications.websocket.commands import MAX_REQUEST_ID_BYTES, REPLY_ENVELOPE_BYTES
+from notifications.websocket.limits import MAX_FRAME_BYTES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,7 +94,7 @@ async def test_a_long_request_id_is_refused_so_replies_stay_small(application, u
 async def send_raw(communicator: Any, frame: dict[str, Any]) -> dict[str, Any]:
     """A command as UTF-8 text, as a browser sends it: 3 bytes for each of these characters."""
     text = json.dumps(frame, ensure_ascii=False)
-    assert len(text.encode()) < consumers.MAX_FRAME_BYTES
+    assert len(text.encode()) < MAX_FRAME_BYTES
     await communicator.send_to(text_data=text)
     return await communicator.receive_json_from()
 

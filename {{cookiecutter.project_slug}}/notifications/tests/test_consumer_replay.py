@@ -7,8 +7,9 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import consumers, selectors
+from notifications import selectors
 from notifications.services import NotificationService
+from notifications.websocket import limits
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -112,8 +113,8 @@ class Clock:
 
 def test_the_command_bucket_refills_at_its_rate_up_to_its_burst(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(consumers.time, "monotonic", clock)
-    bucket = consumers.TokenBucket(rate=2.0, burst=3)
+    monkeypatch.setattr(limits.time, "monotonic", clock)
+    bucket = limits.TokenBucket(rate=2.0, burst=3)
 
     assert [bucket.take() for _ in range(4)] == [True, True, True, False]
     clock.now += 0.25  # half a command at 2 a second

@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.utils import timezone
 
-from notifications import services
+from notifications.inbox import snooze
 from notifications.models import Notification
 from notifications.services import NotificationService
 from notifications.tests.test_consumers import command, open_socket
@@ -14,7 +14,7 @@ from notifications.tests.test_consumers import command, open_socket
 pytestmark = pytest.mark.django_db(transaction=True)
 
 create = database_sync_to_async(NotificationService.create_notification)
-wake_snoozed = database_sync_to_async(services.wake_snoozed)
+wake_snoozed = database_sync_to_async(snooze.wake_snoozed)
 
 
 @database_sync_to_async

@@ -15,18 +15,16 @@ from django.db import OperationalError
 from django.test import AsyncClient
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import consumers, events, positions, publisher, selectors, tickets
-from notifications.consumers import (
-    CLOSE_TOO_MANY,
-    CLOSE_TRY_AGAIN,
-    CLOSE_UNAUTHORIZED,
-    MAX_FRAME_BYTES,
-    NotificationConsumer,
-)
+from notifications import selectors
+from notifications.consumers import NotificationConsumer
 from notifications.models import Notification
 from notifications.serializers import EmptyCommand
 from notifications.services import NotificationService
+from notifications.stream import beats, events, publisher
 from notifications.tests.factories import UserFactory
+from notifications.websocket import commands, consumer, tickets
+from notifications.websocket.consumer import CLOSE_TOO_MANY, CLOSE_TRY_AGAIN, CLOSE_UNAUTHORIZED
+from notifications.websocket.limits import MAX_FRAME_BYTES
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,9 +64,9 @@ async def test_sockets_opening_together_read_their_ready_states_together(applica
         for _ in range(number % 3):
             await create(user, f"to {user.username}")
     reads: list[list[int]] = []
-    read_ready = positions.read_ready
+    read_ready = beats.read_ready
 
-    async def counted(user_ids: list[int]) -> dict[int, positions.ReadyState]:
+    async def counted(user_ids: list[int]) -> dict[int, beats.ReadyState]:
         reads.append(user_ids)
         if len(reads) == 1:
             # The first read waits until every other socket asked: however slowly they open,
@@ -80,7 +78,7 @@ async def test_sockets_opening_together_read_their_ready_states_together(applica
                 await asyncio.sleep(0.01)
         return await read_ready(user_ids)
 
-    monkeypatch.setattr(positions, "read_ready", counted)
+    monkeypatch.setattr(beats, "read_ready", counted)
 
     opened = await asyncio.gather(*(open_socket(application, user) for user in users))
 
@@ -459,7 +457,7 @@ async def test_a_crashed_socket_leaves_its_groups_and_heartbeat(application, use
         await communicator.wait()
 
     assert not any(layer.groups.get(group) for group in groups)
-    assert positions.for_this_loop().sockets_of(user.id) == 0
+    assert beats.for_this_loop().sockets_of(user.id) == 0
 
 
 @pytest.mark.parametrize("failing", ["new_channel", "group_add"])
@@ -619,7 +617,7 @@ async def test_a_client_that_ignores_rate_limits_is_closed_with_4429(
 ):
     monkeypatch.setattr(NotificationConsumer, "commands_per_second", 0.0)
     monkeypatch.setattr(NotificationConsumer, "command_burst", 1)
-    monkeypatch.setattr(consumers, "MAX_REFUSED_IN_A_ROW", 3)
+    monkeypatch.setattr(consumer, "MAX_REFUSED_IN_A_ROW", 3)
     communicator, _ = await open_socket(application, user)
 
     for number in range(5):
@@ -644,7 +642,7 @@ async def test_sync_and_list_cost_more_than_a_ping(application, user, monkeypatc
 async def test_a_list_reply_is_bounded_in_bytes(application, user, settings):
     for number in range(5):
         await create(user, "x" * 1000, title=f"n{number}")
-    settings.NOTIFICATIONS_WS_MAX_MESSAGE_BYTES = consumers.REPLY_ENVELOPE_BYTES + 3000
+    settings.NOTIFICATIONS_WS_MAX_MESSAGE_BYTES = commands.REPLY_ENVELOPE_BYTES + 3000
     communicator, _ = await open_socket(application, user)
 
     reply = await command(communicator, action="list", request_id=1, limit=5)
@@ -670,10 +668,10 @@ async def test_a_replay_too_large_for_one_reply_is_not_recovered(application, us
 
 
 async def test_a_failing_command_is_an_error_frame_not_a_crash(application, user, monkeypatch):
-    async def broken(self, params):
+    def broken(user_id, params):
         raise RuntimeError("bug")
 
-    monkeypatch.setitem(consumers.COMMANDS, "ping", (EmptyCommand, broken, "pong"))
+    monkeypatch.setitem(commands.COMMANDS, "ping", (EmptyCommand, broken, "pong"))
     communicator, _ = await open_socket(application, user)
 
     error = await command(communicator, action="ping", request_id="b")
@@ -780,7 +778,7 @@ async def test_a_database_outage_at_connect_is_a_retry_not_a_crash(application, 
     async def unreachable(user_ids):
         raise OperationalError("the database is down")
 
-    monkeypatch.setattr(positions, "read_ready", unreachable)
+    monkeypatch.setattr(beats, "read_ready", unreachable)
     path = f"/ws/notifications/?token={AccessToken.for_user(user)}"
     communicator = WebsocketCommunicator(application, path, headers=[ORIGIN])
 

@@ -9,9 +9,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from notifications import counters, selectors, services
+from notifications import selectors
+from notifications.inbox import deletion, snooze
 from notifications.models import Notification, StreamHead
 from notifications.services import NotificationService
+from notifications.stream import counters, upkeep
 from notifications.tests.factories import UserFactory
 from notifications.tests.racing import failures, in_threads, needs_postgresql
 
@@ -68,7 +70,7 @@ def random_write(rng: random.Random, user_ids: list[int]) -> Callable[[], Any]:
             )
         ),
         on_item(NotificationService.unsnooze_notification),
-        services.wake_snoozed,
+        snooze.wake_snoozed,
         lambda: NotificationService.mark_all_notifications_read(
             user_id, rng.choice([None, category])
         ),
@@ -76,8 +78,8 @@ def random_write(rng: random.Random, user_ids: list[int]) -> Callable[[], Any]:
         lambda: NotificationService.archive_all(user_id, read_only=rng.random() < 0.5),
         lambda: NotificationService.mark_read_by_ids([some_item(), some_item()]),
         lambda: NotificationService.delete_by_ids([some_item()]),
-        services.expire_notifications,
-        lambda: services.recount([user_id]),
+        deletion.expire_notifications,
+        lambda: upkeep.recount([user_id]),
     ]
     return rng.choice(writes)
 
@@ -109,7 +111,7 @@ def test_concurrent_random_writes_keep_the_counts_equal_to_a_recount(seed):
 
     assert failures(results) == []
     assert stored_counts(user_ids) == recounted(user_ids)
-    services.expire_notifications(now=timezone.now() + timedelta(seconds=1))
+    deletion.expire_notifications(now=timezone.now() + timedelta(seconds=1))
     assert stored_counts(user_ids) == recounted(user_ids)
     for user_id in user_ids:
         assert selectors.counts(user_id) == counters.as_counts(
@@ -130,10 +132,10 @@ def test_an_expired_item_leaves_the_counts_at_once_and_the_job_takes_it_out(user
     # Past its expiry, before the job ran: readers count rows and already leave it out.
     NotificationService.create_notification(user, "late", category="project")
     Notification.objects.filter(message="short").update(expires_at=now - timedelta(seconds=1))
-    services.recount([user.pk])
+    upkeep.recount([user.pk])
     assert selectors.counts(user)["by_category"] == {"project": {"unread": 2, "unseen": 2}}
 
-    assert services.expire_notifications(now=later) == 1
+    assert deletion.expire_notifications(now=later) == 1
     head = StreamHead.objects.get(stream=user.pk)
     assert head.counts == {"project": [2, 2]}
     assert head.next_expiry is None

@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from notifications import counters
+from notifications.stream import counters
 from notifications.tests.factories import NotificationFactory
 
 pytestmark = pytest.mark.django_db

@@ -27,8 +27,11 @@ from django.test import Client
 from django.urls import reverse
 
 from config.mail import mail_settings
-from notifications import actions, categories, emails, preferences
+from notifications import categories
+from notifications.delivery import emails
+from notifications.inbox import actions
 from notifications.models import Notification, NotificationPreference
+from notifications.reader import preferences
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory
 from notifications.tests.servers import HOST, free_port

@@ -10,8 +10,8 @@ from channels.layers import get_channel_layer
 from django.core.management import call_command
 from django.utils import timezone
 
-from notifications import events, limits, selectors, services
-from notifications.limits import ContentTooLarge
+from notifications import selectors
+from notifications.inbox.deletion import prune_expired
 from notifications.models import (
     MAX_GROUP_KEY_LENGTH,
     Broadcast,
@@ -19,7 +19,11 @@ from notifications.models import (
     EventKind,
     Notification,
 )
-from notifications.services import MAX_GROUP_ACTORS, NotificationService, prune_expired
+from notifications.sending import limits
+from notifications.sending.grouping import MAX_GROUP_ACTORS
+from notifications.sending.limits import ContentTooLarge
+from notifications.services import NotificationService
+from notifications.stream import events, upkeep
 from notifications.tests.factories import BroadcastFactory, NotificationFactory, UserFactory
 from notifications.tests.test_services import Inbox
 
@@ -433,7 +437,7 @@ def test_every_frame_carries_exact_counts(user, other_user, inbox, run):
         # Its expiry moved to now outside the service: the recount stores what a create
         # with that expiry would have, so the counts leave it out until the expiry job runs.
         Notification.objects.filter(pk=made["plain"].pk).update(expires_at=timezone.now())
-        services.recount([user.pk])
+        upkeep.recount([user.pk])
         create()
 
     announcement = BroadcastFactory()

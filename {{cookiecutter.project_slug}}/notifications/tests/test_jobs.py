@@ -15,9 +15,10 @@ from django.db import OperationalError, connection, connections
 from django.db.models import F
 from django.utils import timezone
 
-from notifications import jobs, selectors, services
+from notifications import jobs, selectors
 from notifications.models import Event, Notification
 from notifications.services import NotificationService
+from notifications.stream import upkeep
 from notifications.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +63,7 @@ def test_a_job_that_fails_on_the_database_is_retried(monkeypatch):
     user = UserFactory()
     old_event(user)
     calls = []
-    prune_events = services.prune_events
+    prune_events = upkeep.prune_events
 
     def flaky(**kwargs):
         calls.append(kwargs)
@@ -70,7 +71,7 @@ def test_a_job_that_fails_on_the_database_is_retried(monkeypatch):
             raise OperationalError("server closed the connection unexpectedly")
         return prune_events(**kwargs)
 
-    monkeypatch.setattr(services, "prune_events", flaky)
+    monkeypatch.setattr(upkeep, "prune_events", flaky)
 
     jobs.prune.apply()
 
@@ -92,7 +93,7 @@ def test_a_scheduled_job_runs_once_when_two_workers_race(monkeypatch):
         time.sleep(0.5)
         return 0
 
-    monkeypatch.setattr(services, "prune_events", slow_prune)
+    monkeypatch.setattr(upkeep, "prune_events", slow_prune)
 
     def worker() -> None:
         try:

@@ -1,5 +1,5 @@
-"""The limits of notifications/limits.py: the largest frame they allow fits a socket, and every
-way in (the service, a view, the commands, the admin) refuses one byte more."""
+"""The limits of notifications/sending/limits.py: the largest frame they allow fits a socket,
+and every way in (the service, a view, the commands, the admin) refuses one byte more."""
 
 from datetime import timedelta
 from http import HTTPStatus
@@ -14,10 +14,11 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
-from notifications import categories, limits
+from notifications import categories
 from notifications.categories import MAX_NAME_LENGTH
-from notifications.consumers import MAX_REQUEST_ID_BYTES, REPLY_ENVELOPE_BYTES
 from notifications.models import MAX_GROUP_KEY_LENGTH, Broadcast, Event, Level, Notification
+from notifications.sending import limits
+from notifications.sending.grouping import MAX_GROUP_ACTORS
 from notifications.serializers import (
     MAX_ID,
     MAX_URL_BYTES,
@@ -27,8 +28,9 @@ from notifications.serializers import (
     notification_payloads,
     reply_frame,
 )
-from notifications.services import MAX_GROUP_ACTORS, NotificationService
+from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory
+from notifications.websocket.commands import MAX_REQUEST_ID_BYTES, REPLY_ENVELOPE_BYTES
 
 pytestmark = pytest.mark.django_db
 

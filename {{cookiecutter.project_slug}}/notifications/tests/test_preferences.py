@@ -3,9 +3,11 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from notifications import categories, events, preferences
+from notifications import categories
 from notifications.models import Notification, NotificationPreference
+from notifications.reader import preferences
 from notifications.services import NotificationService
+from notifications.stream import events
 from notifications.tests.factories import UserFactory
 from notifications.tests.test_services import Inbox
 

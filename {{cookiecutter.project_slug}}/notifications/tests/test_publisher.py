@@ -2,7 +2,7 @@
 
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from notifications import publisher
+from notifications.stream import publisher
 
 
 async def test_the_pubsub_layer_is_sent_to_through_pipelines() -> None:

@@ -15,9 +15,10 @@ from django.core.management import call_command
 from django.db import transaction
 from django.urls import reverse
 
-from notifications import categories, jobs, preferences
+from notifications import categories, jobs
 from notifications.models import Level, Notification, PushSubscription
 from notifications.push import dispatch, keys, sending, subscriptions
+from notifications.reader import preferences
 from notifications.services import NotificationService
 from notifications.tests.factories import UserFactory
 from notifications.tests.pushservice import Browser, PushService

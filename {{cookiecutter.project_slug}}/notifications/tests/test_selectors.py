@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from notifications import selectors
 from notifications.models import Event
-from notifications.services import prune_events
-from notifications.streams import InvalidPosition, Position
+from notifications.stream.positions import InvalidPosition, Position
+from notifications.stream.upkeep import prune_events
 from notifications.tests.factories import (
     BroadcastFactory,
     BroadcastReceiptFactory,

@@ -14,11 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from notifications import events
 from notifications.categories import UnknownCategory
 from notifications.models import Broadcast, BroadcastReceipt, Event, Level, Notification
 from notifications.serializers import NotificationSerializer
 from notifications.services import NotificationService
+from notifications.stream import events
 from notifications.tests.factories import BroadcastFactory, NotificationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -171,7 +171,7 @@ def test_a_push_to_an_unreachable_redis_is_one_line_without_a_traceback(
     ):
         NotificationService.create_notification(user, "Stored anyway")
 
-    [record] = [r for r in caplog.records if r.name == "notifications.publisher"]
+    [record] = [r for r in caplog.records if r.name == "notifications.stream.publisher"]
     assert record.exc_info is None
     assert record.getMessage() == (
         "Push of 1 of 1 message(s) failed; the events are stored "

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from notifications import jobs, selectors, services
+from notifications import jobs, selectors
+from notifications.inbox import snooze
 from notifications.models import Event, EventKind, Notification
 from notifications.services import NotificationService
 from notifications.tests.factories import NotificationFactory, UserFactory
@@ -141,8 +142,8 @@ def test_the_wake_up_brings_it_back_new_and_unread_and_pushes_it(user, inbox, ru
     NotificationService.snooze_notification(early.pk, user, timezone.now() + timedelta(days=1))
     inbox.frames()
 
-    assert run(services.wake_snoozed, now=timezone.now() + timedelta(minutes=59)) == 0
-    assert run(services.wake_snoozed, now=timezone.now() + timedelta(hours=2)) == 1
+    assert run(snooze.wake_snoozed, now=timezone.now() + timedelta(minutes=59)) == 0
+    assert run(snooze.wake_snoozed, now=timezone.now() + timedelta(hours=2)) == 1
 
     woken = Notification.objects.get(pk=notification.pk)
     assert (woken.snoozed_until, woken.read_at, woken.seen_at) == (None, None, None)
@@ -176,7 +177,7 @@ def test_a_wake_up_is_replayed_to_a_client_that_was_away(user):
     NotificationService.snooze_notification(notification.pk, user, in_an_hour())
     away_at = selectors.latest_position(user)
 
-    services.wake_snoozed(now=timezone.now() + timedelta(hours=2))
+    snooze.wake_snoozed(now=timezone.now() + timedelta(hours=2))
 
     replay = selectors.events_after(user, away_at, limit=100)
     assert replay.recovered
@@ -191,7 +192,7 @@ def test_archiving_a_snoozed_item_ends_its_snooze(user):
 
     NotificationService.archive_notification(notification.pk, user)
 
-    assert services.wake_snoozed(now=timezone.now() + timedelta(hours=2)) == 0
+    assert snooze.wake_snoozed(now=timezone.now() + timedelta(hours=2)) == 0
     assert list(selectors.notifications_for(user, archived=True)) == [notification]
     assert selectors.counts(user) == EMPTY == fresh_counts(user)
 
@@ -224,7 +225,7 @@ def test_wake_up_runs_and_unsnoozes_at_once_wake_each_item_once():
 
     def work(index: int) -> int:
         if index % 2:
-            return services.wake_snoozed()
+            return snooze.wake_snoozed()
         for item in items:
             NotificationService.unsnooze_notification(item.pk, item.recipient_id)
         return 0

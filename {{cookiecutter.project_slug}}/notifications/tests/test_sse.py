@@ -17,9 +17,10 @@ from django.conf import settings
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import publisher, sse, tickets
 from notifications.services import NotificationService
+from notifications.stream import ordering, publisher
 from notifications.tests.factories import UserFactory
+from notifications.websocket import tickets
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -299,7 +300,7 @@ async def test_an_access_token_that_expires_ends_the_stream(application, user, m
     token.set_exp(lifetime=timedelta(minutes=5))
     # The stream's clock runs a second short of the expiry: a slow machine still sees it valid.
     clock = time.time
-    monkeypatch.setattr(sse, "time", SimpleNamespace(time=lambda: clock() + 299))
+    monkeypatch.setattr(ordering, "time", SimpleNamespace(time=lambda: clock() + 299))
     stream = Stream(application, headers=[(b"authorization", f"Bearer {token}".encode())])
     assert await stream.open() == HTTPStatus.OK
 

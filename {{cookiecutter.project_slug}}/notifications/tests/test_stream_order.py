@@ -21,10 +21,12 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
-from notifications import publisher, selectors, services
+from notifications import selectors
 from notifications.models import Broadcast, Event, EventKind
-from notifications.services import NotificationService, prune_events
-from notifications.streams import Position
+from notifications.services import NotificationService
+from notifications.stream import bulk, publisher
+from notifications.stream.positions import Position
+from notifications.stream.upkeep import prune_events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -261,7 +263,7 @@ def test_a_deleted_broadcast_is_an_event_and_is_not_replayed(api_client, user):
 
 def test_a_replay_during_pruning_is_complete_or_says_so(user, monkeypatch):
     postgresql_only()
-    monkeypatch.setattr(services, "PRUNE_BATCH_SIZE", 2)
+    monkeypatch.setattr(bulk, "PRUNE_BATCH_SIZE", 2)
     NotificationService.notify_many([user], "seed")
     for number in range(199):
         NotificationService.create_notification(user, f"n{number}")

@@ -7,8 +7,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from notifications import events
 from notifications.services import NotificationService
+from notifications.stream import events
 from notifications.testing import capture_notifications
 
 pytestmark = pytest.mark.django_db

@@ -4,12 +4,12 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notifications import events
 from notifications.categories import UnknownCategory
-from notifications.limits import ContentTooLarge
 from notifications.management.commands.notify import json_object
 from notifications.models import Level
+from notifications.sending.limits import ContentTooLarge
 from notifications.services import NotificationService
+from notifications.stream import events
 
 
 class Command(BaseCommand):

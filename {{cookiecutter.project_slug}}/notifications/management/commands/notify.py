@@ -8,11 +8,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from notifications import events
 from notifications.categories import UnknownCategory
-from notifications.limits import ContentTooLarge
 from notifications.models import Level
+from notifications.sending.limits import ContentTooLarge
 from notifications.services import NotificationService
+from notifications.stream import events
 
 # Without Redis the channel layer lives in each process's memory: this process cannot reach the
 # server's sockets. The page still catches up at its next heartbeat, whose last_id is newer.

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from notifications import services
+from notifications.stream import upkeep
 
 
 class Command(BaseCommand):
@@ -20,5 +20,5 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, users: list[int] | None, **options: Any) -> None:
-        repaired = services.recount(users)
+        repaired = upkeep.recount(users)
         self.stdout.write(f"Recounted; {repaired} user(s) had counts that did not match.")

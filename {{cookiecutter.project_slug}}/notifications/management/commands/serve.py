@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from twisted.internet.interfaces import IPushProducer
 from zope.interface import implementer
 
-from notifications.consumers import CLOSE_TOO_SLOW
+from notifications.websocket.consumer import CLOSE_TOO_SLOW
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class BoundedServer(Server):
             return
         # autobahn checks what it sends against maxMessagePayloadSize too, which is the
         # inbound --websocket-max-message-size: the server's own frames are bounded by what
-        # a write may store and by the consumer's paging (notifications/limits.py), and what
+        # a write may store and by the consumer's paging (notifications/sending/limits.py), and what
         # a socket holds unsent by SendBuffer.
         inbound, protocol.maxMessagePayloadSize = protocol.maxMessagePayloadSize, 0
         try:

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from notifications import categories
-from notifications.pagination import IdCursorPagination
+from notifications.api.pagination import IdCursorPagination
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from notifications import tickets
 from notifications.tests.servers import free_port
+from notifications.websocket import tickets
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,8 @@ NotificationService.create_notification(user, "Pay the invoice", title="Invoice 
 # The wake-up job's body, in a process of its own as a worker would run it; it pushes through
 # Redis, and prints how many notifications woke.
 WAKE = """
-from notifications import events, jobs
+from notifications import jobs
+from notifications.stream import events
 print(json.dumps(jobs.wake_snoozed()))
 events.flush()
 """

@@ -12,9 +12,9 @@ import pytest
 from websockets.asyncio import client as websockets_client
 from websockets.exceptions import ConnectionClosed
 
-from notifications import consumers
 from notifications.tests.live.conftest import PATIENCE, Daphne, LiveSocket, manage
 from notifications.tests.servers import PostgresServer, stop
+from notifications.websocket import consumer
 
 pytestmark = pytest.mark.live
 
@@ -37,7 +37,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.db import SessionStore
 from rest_framework_simplejwt.tokens import AccessToken
-from notifications.tickets import issue_ticket
+from notifications.websocket.tickets import issue_ticket
 user, _ = get_user_model().objects.get_or_create(username=username)
 session = SessionStore()
 session[SESSION_KEY] = str(user.pk)
@@ -80,7 +80,7 @@ async def test_bad_credentials_close_with_4401_after_an_error_frame(start_daphne
         error, code = await refused(server, query)
         assert (error["type"], error["payload"]["code"]) == ("error", "unauthorized")
         assert error["payload"]["message"]
-        assert code == consumers.CLOSE_UNAUTHORIZED == 4401
+        assert code == consumer.CLOSE_UNAUTHORIZED == 4401
 
 
 async def test_an_access_token_that_expires_closes_with_4401(start_daphne, create_users, live_env):
@@ -100,13 +100,13 @@ async def test_an_access_token_that_expires_closes_with_4401(start_daphne, creat
 
     assert frames[0]["event"] == "ready"
     assert frames[-1]["payload"]["code"] == "token_expired"
-    assert code == consumers.CLOSE_UNAUTHORIZED
+    assert code == consumer.CLOSE_UNAUTHORIZED
 
 
 def test_every_close_code_the_consumer_sends_is_documented():
-    protocol = Path(consumers.__file__).resolve().parents[1] / "docs" / "websocket.md"
+    protocol = Path(consumer.__file__).resolve().parents[2] / "docs" / "websocket.md"
     text = protocol.read_text()
-    codes = [value for name, value in vars(consumers).items() if name.startswith("CLOSE_")]
+    codes = [value for name, value in vars(consumer).items() if name.startswith("CLOSE_")]
     assert sorted(codes) == [4008, 4401, 4429, 4503]
     for code in codes:
         assert f"| **{code}** |" in text
@@ -123,7 +123,7 @@ async def test_sockets_past_the_per_user_cap_close_with_4429(create_users, live_
         error, code = await refused(server, f"token={user['token']}")
 
         assert (error["payload"]["code"], code) == ("too_many_sockets", 4429)
-        assert code == consumers.CLOSE_TOO_MANY
+        assert code == consumer.CLOSE_TOO_MANY
         for socket in kept:
             await socket.close()
     finally:
@@ -155,7 +155,7 @@ async def test_a_push_over_the_inbound_limit_arrives_whole(start_daphne, create_
     socket = await LiveSocket.open(server, user["token"])
     await socket.ready()
 
-    code = "from notifications import events\n"
+    code = "from notifications.stream import events\n"
     code += "from notifications.services import NotificationService\n"
     code += f"NotificationService.create_notification({user['id']}, 'big', "
     code += "data=dict(x='y' * 12000))\n"
@@ -192,7 +192,7 @@ async def test_deactivating_a_user_closes_their_sockets_with_4401(
         await socket.next()
     assert revoked["payload"]["reason"] == "deactivated"
     assert error["payload"]["code"] == "session_ended"
-    assert socket.close_code == consumers.CLOSE_UNAUTHORIZED
+    assert socket.close_code == consumer.CLOSE_UNAUTHORIZED
 
 
 async def test_a_handshake_while_the_database_is_down_closes_with_4503(live_env, tmp_path):
@@ -216,7 +216,7 @@ async def test_a_handshake_while_the_database_is_down_closes_with_4503(live_env,
         for way, (query, cookie) in ways.items():
             error, code = await refused(server, query, cookie)
             assert (way, error["payload"]["code"], code) == (way, "unavailable", 4503)
-        assert code == consumers.CLOSE_TRY_AGAIN
+        assert code == consumer.CLOSE_TRY_AGAIN
 
         postgres.start()
         ways["ticket"] = (f"uuid={credentials['tickets'][1]}", None)

@@ -61,7 +61,7 @@ BURST_ROUNDS = 10
 # database allows, then prints {user_id: [notification ids]}.
 BURST = """
 import json
-from notifications import events
+from notifications.stream import events
 from notifications.services import NotificationService
 sent = {user_id: [] for user_id in user_ids}
 for round_number in range(rounds):

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.live
 COMMENTS = """
 import json
 from django.contrib.auth import get_user_model
-from notifications import events
+from notifications.stream import events
 from notifications.services import NotificationService as Service
 user = get_user_model().objects.get(username=username)
 first = Service.create_notification(user, "first comment", group_key="task:1:comments")

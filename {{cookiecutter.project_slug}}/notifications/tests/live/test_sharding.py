@@ -9,7 +9,7 @@ import pytest
 import redis
 from channels_redis.utils import _consistent_hash
 
-from notifications import events
+from notifications.stream import events
 from notifications.tests.live.conftest import Daphne, manage
 from notifications.tests.live.test_delivery import LiveSocket, is_created
 from notifications.tests.servers import RedisServer, stop
@@ -23,7 +23,7 @@ GROUP_CHANNEL = "asgi__group__{group}"
 # shard), waits for the pushes, prints the ids of both.
 NOTIFY_EACH = """
 import json
-from notifications import events
+from notifications.stream import events
 from notifications.services import NotificationService
 each = {
     user_id: NotificationService.create_notification(user_id, f"to {user_id}").id

@@ -19,10 +19,10 @@ import pytest
 from websockets.asyncio import client as websockets_client
 from websockets.exceptions import ConnectionClosed
 
-from notifications import consumers
 from notifications.tests.live.conftest import PATIENCE, Daphne, LiveSocket, manage, manage_async
 from notifications.tests.live.sse_client import LiveEventStream, StreamClosed
 from notifications.tests.servers import HOST, PROJECT_DIR
+from notifications.websocket import consumer
 
 pytestmark = pytest.mark.live
 
@@ -218,8 +218,8 @@ async def test_a_socket_that_reads_no_pushes_is_closed_and_the_others_get_theirs
     # frame waited behind the unread bytes, so a client this slow sees the drop (1006).
     got = await frames_until_closed(slow)
     assert got < pushes
-    assert slow.close_code in (consumers.CLOSE_TOO_SLOW, 1006)
-    assert f"Socket closed with {consumers.CLOSE_TOO_SLOW}" in server.log_text()
+    assert slow.close_code in (consumer.CLOSE_TOO_SLOW, 1006)
+    assert f"Socket closed with {consumer.CLOSE_TOO_SLOW}" in server.log_text()
     assert "Exception inside application" not in server.log_text()
     await reader.close()
     await other.close()

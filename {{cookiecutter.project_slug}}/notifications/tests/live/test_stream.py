@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
-from notifications.consumers import CLOSE_TRY_AGAIN
 from notifications.tests.live.conftest import (
     Daphne,
     LiveSocket,
@@ -20,6 +19,7 @@ from notifications.tests.live.conftest import (
     manage_async,
     positions_advance,
 )
+from notifications.websocket.consumer import CLOSE_TRY_AGAIN
 
 pytestmark = pytest.mark.live
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.live
 CHANGES = """
 import json
 from django.contrib.auth import get_user_model
-from notifications import events
+from notifications.stream import events
 from notifications.services import NotificationService as Service
 user = get_user_model().objects.get(username=username)
 first = Service.create_notification(user, "first while away")

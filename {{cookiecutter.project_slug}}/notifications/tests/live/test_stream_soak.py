@@ -31,7 +31,7 @@ WRITE = """
 import random, time
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from notifications import events
+from notifications.stream import events
 from notifications.services import NotificationService as Service
 users = list(get_user_model().objects.filter(username__in=names).order_by("pk"))
 for number in range(count):

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy
 
-from notifications import emails
+from notifications.delivery import emails
 from notifications.models import ReaderSettings
 from notifications.reader import profile
 from notifications.services import NotificationService

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from notifications import emails
+from notifications.delivery import emails
 from notifications.models import Notification
 from notifications.reader import profile
 from notifications.services import NotificationService

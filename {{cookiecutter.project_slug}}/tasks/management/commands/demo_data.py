@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.urls import reverse
 
-from notifications import events
 from notifications.services import NotificationService
+from notifications.stream import events
 from notifications.users import User
 from tasks import services
 from tasks.models import Task, Team

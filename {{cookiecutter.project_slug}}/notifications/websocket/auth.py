@@ -15,7 +15,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 
-from notifications import tickets
+from notifications.websocket import tickets
 
 # Scope keys this middleware sets besides "user": why a socket is anonymous, how it
 # authenticated ("token", "ticket" or "session"), whether the database or the ticket store was

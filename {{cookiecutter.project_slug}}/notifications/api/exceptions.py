@@ -10,8 +10,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from notifications.categories import UnknownCategory
-from notifications.limits import ContentTooLarge
-from notifications.tickets import TicketStoreUnavailable
+from notifications.sending.limits import ContentTooLarge
+from notifications.websocket.tickets import TicketStoreUnavailable
 
 
 class ServiceUnavailable(exceptions.APIException):

@@ -12,9 +12,7 @@ behind the same authentication middleware (`?token=`, `?uuid=`, the session), wi
 `Authorization: Bearer` header added here for scripts.
 """
 
-import asyncio
 import logging
-import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,19 +21,26 @@ from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
 
-from notifications import events, positions, selectors
-from notifications.auth import (
+from notifications import selectors
+from notifications.serializers import (
+    Frame,
+    dumps,
+    error_frame,
+    frame,
+    synced_frame,
+    unavailable_frame,
+)
+from notifications.stream import beats, events
+from notifications.stream.events import session_tag
+from notifications.stream.ordering import StreamFollower
+from notifications.stream.positions import InvalidPosition, Position
+from notifications.websocket.auth import (
     AUTH_ERROR,
     AUTH_METHOD,
     AUTH_UNAVAILABLE,
     EXPIRES_AT,
     authenticate_token,
 )
-from notifications.consumers import synced_frame, unavailable_frame, within_bytes
-from notifications.ordering import HeldEvents
-from notifications.serializers import Frame, dumps, error_frame, event_frame, frame
-from notifications.services import session_tag
-from notifications.streams import InvalidPosition, Position
 
 logger = logging.getLogger(__name__)
 
@@ -59,36 +64,18 @@ class StreamError(Exception):
         self.status, self.detail, self.code = status, detail, code
 
 
-class NotificationStreamConsumer(AsyncHttpConsumer):
+class NotificationStreamConsumer(StreamFollower, AsyncHttpConsumer):
     """One user's event stream: the socket's guarantees, the socket's groups, over HTTP.
 
     Opening is all-or-nothing: authentication, the group joins, the ready state and the replay
     are done before the first byte, so a failure is a plain 4xx or 503 with a JSON body. Then
-    live pushes go through HeldEvents, as on the socket: in commit order, with no gap (a gap
-    not filled by a push within NOTIFICATIONS_GAP_WAIT_SECONDS is read from the database),
-    never twice. Every `id:` sent is a position whose events were all sent before it.
+    live pushes go through StreamFollower (notifications/stream/ordering.py), as on the socket:
+    in commit order, with no gap, never twice. Every `id:` sent is a position whose events
+    were all sent before it.
     """
 
-    user_id: int
-    # The position of the newest event sent, in each stream: what `id:` carries.
-    position: Position = Position()
-    counts_text = "{}"
-    held: HeldEvents
-    replaying = False
-    replaying_lock: asyncio.Lock | None = None
-    gap_timer: asyncio.TimerHandle | None = None
-    expiry: asyncio.TimerHandle | None = None
-    session_key: str | None = None
-    session_tag: str | None = None
     # True once the 200 and its headers went out; False again when the stream ended.
     streaming = False
-    registered = False
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.joined: list[str] = []
-        self.tasks: list[asyncio.Task[None]] = []
-        self.held = HeldEvents()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -104,13 +91,6 @@ class NotificationStreamConsumer(AsyncHttpConsumer):
             )
         finally:
             await self.release()
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        if message["type"] == events.HANDLER_TYPE:
-            # As on the socket: a push reads no rows, so it skips close_old_connections.
-            await self.notify_event(message)
-            return
-        await super().dispatch(message)
 
     async def http_request(self, message: dict[str, Any]) -> None:
         """The request is complete: open the stream, or answer why not and stop."""
@@ -141,7 +121,7 @@ class NotificationStreamConsumer(AsyncHttpConsumer):
             )
         user_id = await self.authenticate()
         since = self.requested_position()
-        stream = positions.for_this_loop()
+        stream = beats.for_this_loop()
         if stream.sockets_of(user_id) >= settings.NOTIFICATIONS_MAX_SOCKETS_PER_USER:
             limit = settings.NOTIFICATIONS_MAX_SOCKETS_PER_USER
             raise StreamError(
@@ -174,10 +154,7 @@ class NotificationStreamConsumer(AsyncHttpConsumer):
         await self.send_body(b"".join(opening), more_body=True)
         stream.join(self)
         self.registered = True
-        expires_at = self.scope.get(EXPIRES_AT)
-        if expires_at is not None:
-            delay = max(0.0, expires_at - time.time())
-            self.expiry = asyncio.get_running_loop().call_later(delay, self.token_expired)
+        self.end_at(self.scope.get(EXPIRES_AT))
         await self.release_held()
 
     async def authenticate(self) -> int:
@@ -236,100 +213,35 @@ class NotificationStreamConsumer(AsyncHttpConsumer):
 
     async def replay_messages(self, replay: selectors.Replay) -> list[bytes]:
         """A replay's events (none when too large to send), then `synced` at the new position."""
-        counts = await self.read_counts() if replay.events else None
-        frames = [
-            event_frame(str(after), row.kind, row.payload, counts) for row, after in replay.events
-        ]
-        recovered = replay.recovered
-        if len(within_bytes(frames, settings.NOTIFICATIONS_MAX_REPLAY_BYTES)) < len(frames):
-            frames, recovered = [], False
-        if counts is not None:
-            self.counts_text = dumps(counts)
-        self.position = self.position.merged(replay.position)
+        frames, recovered = await self.replay_frames(replay)
         messages = [sse_message(dumps(each), event_id=each["id"]) for each in frames]
         synced = synced_frame(recovered=recovered, count=len(frames))
         messages.append(sse_message(dumps(synced), event_id=str(self.position)))
         return messages
 
-    # Live events ---------------------------------------------------------------------------
+    # StreamFollower's hooks ----------------------------------------------------------------
 
-    async def notify_event(self, message: dict[str, Any]) -> None:
-        self.held.hold(message)
-        if not self.replaying and self.streaming:
-            await self.release_held()
+    def delivering(self) -> bool:
+        return self.streaming
 
-    async def release_held(self) -> None:
-        """Send every held event that is next in its stream; wait for the database on a gap."""
-        self.replaying = False
-        while self.streaming and (message := self.held.next_after(self.position)) is not None:
-            await self.send_event(message)
-        waiting = self.streaming and self.held.waiting()
-        if waiting and self.gap_timer is None:
-            delay = settings.NOTIFICATIONS_GAP_WAIT_SECONDS
-            self.gap_timer = asyncio.get_running_loop().call_later(delay, self.gap_timed_out)
-        elif not waiting and self.gap_timer is not None:
-            self.gap_timer.cancel()
-            self.gap_timer = None
-
-    async def send_event(self, message: dict[str, Any]) -> None:
-        if message["stream"] == events.OWN:
-            self.position = Position(message["position"], self.position.everyone)
-            self.counts_text = message["counts"]
-        else:
-            self.position = Position(self.position.own, message["position"])
-        text = events.frame_text(message, str(self.position), self.counts_text)
+    async def send_live(self, text: str) -> None:
         await self.send_body(sse_message(text, event_id=str(self.position)), more_body=True)
-        revoke = message.get("revoke")
-        if revoke is not None and revoke.get("session") in (None, self.session_tag):
-            await self.end_stream(error_frame("session_ended", "Signed out; sign in again."))
 
-    def gap_timed_out(self) -> None:
-        self.gap_timer = None
-        self.start_catch_up()
+    async def send_caught_up(self, replay: selectors.Replay) -> None:
+        messages = await self.replay_messages(replay)
+        if replay.recovered:
+            # Only a lost position is announced, as on the socket.
+            messages = messages[:-1]
+        if self.streaming and messages:
+            await self.send_body(b"".join(messages), more_body=True)
 
-    def start_catch_up(self) -> None:
-        self.tasks = [task for task in self.tasks if not task.done()]
-        self.tasks.append(asyncio.ensure_future(self.catch_up()))
-
-    async def catch_up(self) -> None:
-        """Send what the stream holds past this position: a push that never came."""
-        if self.replaying or not self.streaming:
-            return
-        if self.replaying_lock is None:
-            self.replaying_lock = asyncio.Lock()
-        async with self.replaying_lock:
-            self.replaying = True
-            try:
-                replay = await self.read_replay(self.position)
-                messages = await self.replay_messages(replay)
-                if replay.recovered:
-                    # Only a lost position is announced, as on the socket.
-                    messages = messages[:-1]
-                if self.streaming and messages:
-                    await self.send_body(b"".join(messages), more_body=True)
-            except Exception:
-                logger.warning("Stream could not fill a gap from the database; it retries")
-            finally:
-                await self.release_held()
-
-    async def on_beat(self, beat: positions.Beat) -> None:
-        """A comment line with the position; end the stream if the user or session is gone."""
-        if beat.complete and self.user_id not in beat.active_users:
-            await self.end_stream(error_frame("account_inactive", "The account is inactive."))
-            return
-        if beat.complete and self.session_key and self.session_key not in beat.live_sessions:
-            await self.end_stream(error_frame("session_ended", "Signed out; sign in again."))
-            return
-        newest = beat.positions.get(self.user_id)
-        if newest is not None and not self.position.covers(newest) and self.gap_timer is None:
-            self.start_catch_up()
+    async def send_heartbeat(self) -> None:
+        """A comment line with the position."""
         if self.streaming:
             await self.send_body(f": heartbeat {self.position}\n\n".encode(), more_body=True)
 
-    def token_expired(self) -> None:
-        self.expiry = None
-        closing = self.end_stream(error_frame("token_expired", "Access token expired."))
-        self.tasks.append(asyncio.ensure_future(closing))
+    async def stop(self, code: str, message: str) -> None:
+        await self.end_stream(error_frame(code, message))
 
     # Plumbing ------------------------------------------------------------------------------
 
@@ -350,46 +262,6 @@ class NotificationStreamConsumer(AsyncHttpConsumer):
         if error.status == 503:
             headers.append((b"retry-after", b"5"))
         await self.send_response(error.status, body, headers=headers)
-
-    async def join_groups(self, groups: list[str]) -> bool:
-        try:
-            for group in groups:
-                await self.channel_layer.group_add(group, self.channel_name)
-                self.joined.append(group)
-        except Exception:
-            logger.warning("Joining %s failed; the stream is refused with 503", groups)
-            return False
-        return True
-
-    async def release(self) -> None:
-        """Stop the stream's timers and leave its groups; safe to call more than once."""
-        for timer in (self.expiry, self.gap_timer):
-            if timer is not None:
-                timer.cancel()
-        self.expiry = self.gap_timer = None
-        for task in self.tasks:
-            if task is not asyncio.current_task():
-                task.cancel()
-        self.tasks = []
-        if self.registered:
-            self.registered = False
-            positions.for_this_loop().leave(self)
-        for group in self.joined:
-            try:
-                await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception:
-                logger.warning("Leaving %s failed; the layer drops it on reconnect", group)
-        self.joined = []
-
-    @database_sync_to_async
-    def read_replay(self, since: Position) -> selectors.Replay:
-        return selectors.events_after(
-            self.user_id, since, limit=settings.NOTIFICATIONS_REPLAY_LIMIT
-        )
-
-    @database_sync_to_async
-    def read_counts(self) -> dict[str, Any]:
-        return selectors.counts(self.user_id)
 
     @database_sync_to_async
     def read_head(self) -> Position:

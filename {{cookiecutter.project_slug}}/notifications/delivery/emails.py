@@ -30,9 +30,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from notifications import categories, preferences
+from notifications import categories
 from notifications.models import Notification, NotificationQuerySet
-from notifications.reader import quiet_hours
+from notifications.reader import preferences, quiet_hours
 from notifications.reader.languages import language_of
 from notifications.serializers import notification_url
 

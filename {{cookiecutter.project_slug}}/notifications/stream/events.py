@@ -3,7 +3,7 @@
 Every write a socket hears about goes through `send_on_commit`, the one pipeline: the events
 are rows of the same transaction, so a rolled-back write stores and sends nothing, and a push
 that fails loses nothing, because a reconnecting client reads the stream from its position.
-Positions come from the streams' head rows (notifications/streams.py), in commit order.
+Positions come from the streams' head rows (notifications/stream/positions.py), in commit order.
 """
 
 from collections.abc import Sequence
@@ -11,12 +11,13 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
-from notifications import bulk, counters, publisher, streams
-from notifications.counters import CountChanges
 from notifications.models import Event, EventKind
 from notifications.push import dispatch as push_dispatch
 from notifications.serializers import dumps, split_frame
+from notifications.stream import bulk, counters, positions, publisher
+from notifications.stream.counters import CountChanges
 
 BROADCAST_GROUP = "notifications_broadcast"
 # The streams a message belongs to: the recipient's own, or every user's (broadcasts).
@@ -31,6 +32,21 @@ Change = tuple[str, int | None, dict[str, Any]]
 
 def user_group(user_id: int) -> str:
     return f"notifications_{user_id}"
+
+
+def end_sockets(user_id: int, *, reason: str, session_key: str | None = None) -> None:
+    """Close the user's open sockets, or only those of one session, within seconds.
+
+    Runs through the stream like any write, so every server process hears it.
+    """
+    payload = {"reason": reason, "session": session_tag(session_key) if session_key else None}
+    with transaction.atomic():
+        send_on_commit(EventKind.REVOKED, [(user_id, payload)])
+
+
+def session_tag(session_key: str) -> str:
+    """Names a session in an event without revealing its key, which is a credential."""
+    return salted_hmac("notifications.session", session_key, algorithm="sha256").hexdigest()[:32]
 
 
 def send_on_commit(
@@ -62,15 +78,15 @@ def send_all_on_commit(
     if not changes:
         return []
     recipients = [recipient for _, recipient, _ in changes]
-    heads = streams.advance(recipients, changes=counts)
+    heads = positions.advance(recipients, changes=counts)
     # The events of a stream take the positions just below its new top, in order.
     taken = {stream: head.top for stream, head in heads.items()}
     for recipient in recipients:
-        taken[streams.stream_of(recipient)] -= 1
+        taken[positions.stream_of(recipient)] -= 1
     template = Event(created_at=timezone.now())
     rows = []
     for kind, recipient, payload in changes:
-        stream = streams.stream_of(recipient)
+        stream = positions.stream_of(recipient)
         taken[stream] += 1
         # A copy of one template: cheaper than building each row from keyword arguments.
         row = bulk.clone(template)
@@ -82,7 +98,7 @@ def send_all_on_commit(
     return stored
 
 
-def publish(stored: list[Event], heads: dict[int, streams.Head]) -> None:
+def publish(stored: list[Event], heads: dict[int, positions.Head]) -> None:
     """Build each event's frame once, with its recipient's counts as the write left them."""
     user_ids = {event.recipient_id for event in stored if event.recipient_id is not None}
     counts = counters.current_counts(

@@ -1,7 +1,7 @@
 """Notification actions: up to two buttons per notification, a link or a registered handler.
 
 A handler is registered by name, `@actions.register("tasks.accept")`, and called with the
-recipient and the notification when they press its button (`services.run_action`): once,
+recipient and the notification when they press its button (`run_action`): once,
 whatever the number of clicks, tabs or servers, because the run holds the notification's row
 lock and stores the result on the row before it commits.
 """
@@ -10,11 +10,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 
-from notifications.models import Notification
-from notifications.serializers import _is_safe_link
-from notifications.users import User
+from notifications.inbox.rows import locked
+from notifications.models import EventKind, Notification
+from notifications.serializers import _is_safe_link, notification_payloads
+from notifications.stream import events
+from notifications.users import User, UserRef, user_id_of
 
 # Buttons per notification: a primary and a secondary, as Novu's Inbox shows them.
 MAX_ACTIONS = 2
@@ -80,3 +86,54 @@ def checked_result(name: str, result: object) -> dict[str, Any]:
     if len(json.dumps(result, separators=(",", ":"))) > MAX_RESULT_BYTES:
         raise ValueError(f"The action {name!r} returned over {MAX_RESULT_BYTES} bytes of JSON.")
     return result
+
+
+def run_action(notification_id: int, user: UserRef, index: int) -> dict[str, Any]:
+    """Call the handler of the notification's server action at `index`, once ever.
+
+    Returns {"index", "result", "done_at", "ran"}; `ran` is False when an earlier run did it,
+    and the stored result comes back without calling the handler. The run holds the row's
+    lock from before it reads the stored results until it commits, so two runs at once (a
+    double click, two tabs, two servers) call the handler once: the second waits, then finds
+    the result. The handler runs inside that transaction: an exception stores nothing. The
+    result is pushed to every socket of the user as `action_done`. Another user's
+    notification is Notification.DoesNotExist; an index with no server action is a
+    ValidationError.
+    """
+    user_id = user_id_of(user)
+    with transaction.atomic():
+        notification = locked(notification_id, user_id)
+        actions = notification.actions if isinstance(notification.actions, list) else []
+        if not 0 <= index < len(actions) or "action" not in actions[index]:
+            raise ValidationError(
+                {
+                    "index": [
+                        f"Notification {notification_id} has no server action at index {index}."
+                    ]
+                }
+            )
+        stored = notification.action_results.get(str(index))
+        if stored is not None:
+            return {"index": index, **stored, "ran": False}
+        name = actions[index]["action"]
+        try:
+            registered = handler(name)
+        except KeyError:
+            raise ValidationError({"index": [f"The action {name!r} is not registered."]}) from None
+        recipient = (
+            user
+            if isinstance(user, AbstractBaseUser)
+            else get_user_model()._default_manager.get(pk=user_id)
+        )
+        result = checked_result(name, registered(recipient, notification))
+        done = {"result": result, "done_at": timezone.now().isoformat()}
+        notification.action_results = {**notification.action_results, str(index): done}
+        notification.save(update_fields=["action_results"])
+        payload = {
+            "ids": [notification.pk],
+            "index": index,
+            **done,
+            "notification": notification_payloads([notification])[0],
+        }
+        events.send_on_commit(EventKind.ACTION_DONE, [(user_id, payload)])
+    return {"index": index, **done, "ran": True}

@@ -1,4 +1,5 @@
-"""Inserts for writes and fan-outs: a statement built once per row count, or one COPY.
+"""Bulk statements of writes and fan-outs: inserts built once per row count or one COPY, and
+the id batches that updates and deletes go in.
 
 Every notification and event is stored through here. Django builds an INSERT anew for each
 `save()` or `bulk_create()` (several times the cost of running it): here the statement for a
@@ -7,6 +8,7 @@ model and a number of rows is built once per process, and the values go in as pa
 
 import functools
 import json
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from django.db import connections, models, router
@@ -18,6 +20,11 @@ M = TypeVar("M", bound=models.Model)
 COPY_MIN_ROWS = 100
 # Rows per INSERT where bulk_create is used: stays within database parameter limits.
 BULK_BATCH_SIZE = 500
+# Ids per query when locking, updating or deleting rows by id: within database parameter limits.
+BATCH_SIZE = 500
+# Rows one transaction of a sweep (pruning, expiry, waking snoozed) takes: short transactions,
+# no long table lock.
+PRUNE_BATCH_SIZE = 5000
 
 
 def clone(template: M) -> M:
@@ -147,3 +154,9 @@ def _prepared_shared_values(rows: list[M], fields: Any, connection: Any) -> dict
             prepared = (prepared.dumps or json.dumps)(prepared.obj)
         shared[field.attname] = prepared
     return shared
+
+
+def batches(values: list[int], size: int = BATCH_SIZE) -> Iterator[list[int]]:
+    """`values` in slices of at most `size`, one query or one event each."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

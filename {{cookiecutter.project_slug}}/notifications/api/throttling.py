@@ -5,8 +5,11 @@ from typing import Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework import throttling
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
+from rest_framework.views import APIView
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +44,12 @@ class ClientAddressRateThrottle(ScopedRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class WriteThrottleMixin(APIView):
+    """Throttles the unsafe methods of a view under the `notification_writes` scope."""
+
+    throttle_scope = "notification_writes"
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        return [] if self.request.method in SAFE_METHODS else [ScopedRateThrottle()]

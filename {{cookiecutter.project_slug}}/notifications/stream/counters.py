@@ -3,12 +3,12 @@
 A user's counts live in their stream head row (`StreamHead.counts`: {category: [unread,
 unseen]}), and every write that changes what is counted adds its change there in the same
 `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` that takes its stream positions
-(notifications/streams.py). The head row is locked from that statement to commit, so the
+(notifications/stream/positions.py). The head row is locked from that statement to commit, so the
 counts a write reads back are exact at its commit, and frames carry them without a query.
 
 What is counted: rows in the inbox (not deleted, archived or snoozed) that are unread or unseen.
 Expiry depends on the clock, so an expired row stays counted until the expiry job
-(`services.expire_notifications`) deletes it; until then the head's `next_expiry` is at or
+(`inbox.deletion.expire_notifications`) deletes it; until then the head's `next_expiry` is at or
 before now and readers count that user's rows instead (exact, and rare). `manage.py
 recount_notifications` rebuilds the counts from the rows.
 """

@@ -101,7 +101,8 @@ def update(user: UserRef, changes: list[dict[str, Any]], *, replace: bool) -> li
 
 
 def record_change(user_id: int) -> None:
-    """Date the user's latest change (notifications/emails.py voids older unsubscribe links).
+    """Date the user's latest change (notifications/delivery/emails.py voids older unsubscribe
+    links).
 
     Last in the change's transaction: the user's row is the last lock it takes.
     """

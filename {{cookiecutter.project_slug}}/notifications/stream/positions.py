@@ -30,8 +30,8 @@ from django.db import connections, router
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from notifications.counters import CountChanges
 from notifications.models import StreamHead
+from notifications.stream.counters import CountChanges
 
 # The head row of the broadcasts' stream; user ids start at 1.
 EVERYONE = 0
@@ -83,7 +83,7 @@ class Head(NamedTuple):
     """A stream's head after a write: its newest position and, for a user, their counts."""
 
     top: int
-    # {category: [unread, unseen]}, see notifications/counters.py.
+    # {category: [unread, unseen]}, see notifications/stream/counters.py.
     counts: dict[str, list[int]]
     # The earliest expiry among the counted items; at or before now, the counts may be stale.
     next_expiry: datetime | None

@@ -16,8 +16,9 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from notifications import categories, preferences
-from notifications.emails import read_unsubscribe_token
+from notifications import categories
+from notifications.delivery.emails import read_unsubscribe_token
+from notifications.reader import preferences
 
 TEMPLATE = "notifications/email/unsubscribe.html"
 

@@ -17,7 +17,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from notifications import selectors
-from notifications.streams import Position
+from notifications.stream.positions import Position
 
 logger = logging.getLogger(__name__)
 

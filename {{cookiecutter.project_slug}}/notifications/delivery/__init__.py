@@ -1,0 +1,1 @@
+"""Delivery channels beside the socket: Server-Sent Events, email digests and unsubscribe pages."""

@@ -1,0 +1,1 @@
+"""Inbox states: read, seen, archived, snoozed, deleted and expired, and notification actions."""

@@ -1,0 +1,1 @@
+"""Writing new notifications: checked limits, bulk inserts, grouping and broadcasts."""

@@ -1,0 +1,1 @@
+"""The WebSocket: authentication, tickets, the Origin check and the consumer's parts."""

@@ -72,7 +72,7 @@ async def test_sockets_opening_together_read_their_ready_states_together(applica
             # The first read waits until every other socket asked: however slowly they open,
             # they all wait for one read, the next.
             for _ in range(1000):
-                waiting = positions.for_this_loop().waiting_ready
+                waiting = beats.for_this_loop().waiting_ready
                 if len(waiting) == len(users) - len(user_ids):
                     break
                 await asyncio.sleep(0.01)

@@ -8,9 +8,9 @@ together: these tests run when DATABASE_URL points at PostgreSQL.
 
 import pytest
 
-from notifications import counters
 from notifications.models import Notification, StreamHead
 from notifications.services import NotificationService
+from notifications.stream import counters
 from notifications.tests.racing import failures, in_threads, needs_postgresql
 from tasks import services
 from tasks.models import Task

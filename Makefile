@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 # Template tests: render every option set, lint, and run each project's own test suite.
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --durations=15
 
 # Render and lint only: no generated test suites, no image build.
 test-fast: $(STAMP)

@@ -320,9 +320,16 @@ def test_rendered_project_checks_and_suite(tmp_path, request, options, covered_b
     if covered_by_defaults:
         args += [f"--ignore={path}" for path in live_files_the_defaults_cover(project)]
     suite_env = {**env, "NOTIFICATIONS_REQUIRE_SERVICES": "1"}
-    # The unit tests on two workers, each with a test database of its own; the live tests one
-    # at a time, as their servers share one database. Together: every test of the suite.
-    for marks, workers in (("not live", ["-n", "2"]), ("live", [])):
+    # The unit tests on two workers, each with a test database of its own; the live tests on
+    # two workers too, a module each at a time, each worker with its own database and servers;
+    # then the tests that restart their services, alone. Together: every test of the suite.
+    runs = [
+        ("not live", ["-n", "2"]),
+        ("live and not alone", ["-n", "2", "--dist", "loadfile"]),
+    ]
+    if not covered_by_defaults:
+        runs.append(("alone", []))
+    for marks, workers in runs:
         output = run(project, *args, "-m", marks, *workers, env=suite_env, timeout=1800)
         summary = counts_line(output)
         print(f"{request.node.callspec.id} ({marks}): {summary}")

@@ -3,6 +3,8 @@
 Every process gets the same DATABASE_URL and REDIS_URL, as N servers in production would, and
 notifications are created by separate `manage.py` processes, as a worker would create them.
 A missing redis-server skips these tests, or fails them when NOTIFICATIONS_REQUIRE_SERVICES=1.
+Under pytest-xdist (`-n 2 --dist loadfile`) each worker gets a PostgreSQL database of its own,
+made afresh beside DATABASE_URL's, and a Redis of its own.
 """
 
 import asyncio
@@ -17,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from websockets.asyncio import client as websockets_client
 from websockets.typing import Origin
@@ -63,6 +66,9 @@ def live_env(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
     database_url = os.environ.get("DATABASE_URL") or (
         f"sqlite:///{tmp_path_factory.mktemp('db') / 'live.sqlite3'}"
     )
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and database_url.startswith("postgres"):
+        database_url = fresh_database_beside(database_url, worker)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -76,6 +82,17 @@ def live_env(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
     }
     manage(env, "migrate", "--noinput")
     return env
+
+
+def fresh_database_beside(database_url: str, suffix: str) -> str:
+    """An empty database on DATABASE_URL's server, named after its database and `suffix`."""
+    server, _, name = database_url.rpartition("/")
+    own = f"{name.split('?')[0]}_{suffix}"
+    maintenance = f"{server}/postgres".replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(maintenance, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{own}"')
+    return f"{server}/{own}"
 
 
 def manage(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess:

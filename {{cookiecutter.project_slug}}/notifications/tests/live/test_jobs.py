@@ -136,6 +136,10 @@ def services(live_env, tmp_path) -> Iterator[tuple[PostgresServer, RedisServer, 
         postgres.remove()
 
 
+# Alone: under another test's load, Celery's reconnect after the Redis restart can race with
+# the restart itself and the worker exits (kombu's redis transport), a failure of the machine's
+# load rather than of the engine.
+@pytest.mark.alone
 def test_scheduled_jobs_survive_restarts_and_cut_connections(services, tmp_path):
     postgres, redis, mailbox, env = services
     database = psycopg.connect(env["DATABASE_URL"].replace("postgres://", "postgresql://"))

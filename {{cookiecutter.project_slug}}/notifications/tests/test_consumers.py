@@ -70,7 +70,7 @@ async def test_sockets_opening_together_read_their_ready_states_together(applica
         reads.append(user_ids)
         if len(reads) == 1:
             # The first read waits until every other socket asked: however slowly they open,
-            # they all wait for one read, the next.
+            # they all share the next read.
             for _ in range(1000):
                 waiting = beats.for_this_loop().waiting_ready
                 if len(waiting) == len(users) - len(user_ids):
@@ -88,7 +88,8 @@ async def test_sockets_opening_together_read_their_ready_states_together(applica
         assert ready["last_id"] == f"{number % 3}:0"
         await communicator.disconnect()
     assert sorted(user_id for batch in reads for user_id in batch) == sorted(u.id for u in users)
-    assert len(reads) == 2
+    # One read, or two if the first began before the others asked: never one per socket.
+    assert len(reads) <= 2
 
 
 async def command(communicator: WebsocketCommunicator, **frame: Any) -> dict[str, Any]:

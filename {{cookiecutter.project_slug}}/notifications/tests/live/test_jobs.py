@@ -68,6 +68,7 @@ class Engine:
         self.env, self.logs = env, logs
         self.worker = self.start("worker", "--concurrency", "1")
         self.beat = self.start("beat", "--schedule", str(logs / "beat-schedule"))
+        self.worker_restarts = 0
 
     def start(self, role: str, *args: str) -> subprocess.Popen:
         with (self.logs / f"{role}.log").open("a") as log:
@@ -78,6 +79,12 @@ class Engine:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def restart_exited_worker(self) -> None:
+        """What the deploy's `restart: unless-stopped` does for a worker that exited."""
+        if self.worker.poll() is not None:
+            self.worker_restarts += 1
+            self.worker = self.start("worker", "--concurrency", "1")
 
     def healthy(self) -> bool:
         result = manage(self.env, "jobs_health", "--worker", check=False)
@@ -172,13 +179,21 @@ def test_scheduled_jobs_survive_restarts_and_cut_connections(services, tmp_path)
 
         return check
 
-    def next_runs_work(name: str) -> float:
-        """Seconds until both jobs did their work for a new old event and a new due item."""
+    def next_runs_work(name: str, *, supervised: bool = False) -> float:
+        """Seconds until both jobs did their work for a new old event and a new due item;
+        `supervised`, with a worker that exits started again meanwhile."""
         started = time.monotonic()
         event_id = old_event(name)
-        until(pruned(event_id))
-        until(mailed(name))
+        for check in (pruned(event_id), mailed(name)):
+            until(restarting_worker(check) if supervised else check)
         return time.monotonic() - started
+
+    def restarting_worker(check: Callable[[], bool]) -> Callable[[], bool]:
+        def run() -> bool:
+            engine.restart_exited_worker()
+            return check()
+
+        return run
 
     engine = Engine(env, tmp_path)
     figures: dict[str, float] = {}
@@ -207,7 +222,10 @@ def test_scheduled_jobs_survive_restarts_and_cut_connections(services, tmp_path)
 
         redis.stop()
         redis.start()
-        figures["after Redis restart"] = next_runs_work("redis")
+        # kombu's Redis transport can exit the worker while it reconnects (an AttributeError in
+        # restore_unacked); the deploy's `restart: unless-stopped` starts it again, as here.
+        figures["after Redis restart"] = next_runs_work("redis", supervised=True)
+        figures["worker restarts after Redis restart"] = engine.worker_restarts
         until(engine.healthy)
 
         engine.worker.kill()
